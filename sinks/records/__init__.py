@@ -1,0 +1,1 @@
+"""The records sink: batched, idempotent upserts of signals into PostgreSQL."""

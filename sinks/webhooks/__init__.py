@@ -1,0 +1,1 @@
+"""The webhook sink: signed deliveries to each workspace's receiver, with retries."""

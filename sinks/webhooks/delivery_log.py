@@ -1,0 +1,90 @@
+"""The ``webhook_deliveries`` table: one row per attempt, for operators."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import structlog
+
+from sinks.database import CONNECT_TIMEOUT_S, is_transient
+
+log = structlog.get_logger(__name__)
+
+INSERT_ATTEMPT = """
+INSERT INTO webhook_deliveries (
+    webhook_id, attempt, workspace_id, capture_id, url, status_code, error,
+    latency_ms, attempted_at, delivered
+) VALUES (
+    %(webhook_id)s, %(attempt)s, %(workspace_id)s, %(capture_id)s, %(url)s,
+    %(status_code)s, %(error)s, %(latency_ms)s, %(attempted_at)s, %(delivered)s
+)
+"""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What happened on one delivery attempt."""
+
+    webhook_id: str
+    attempt: int
+    workspace_id: str
+    capture_id: str
+    url: str
+    status_code: int | None
+    error: str | None
+    latency_ms: int | None
+    attempted_at: datetime
+    delivered: bool
+
+
+class DeliveryLog:
+    """Appends attempts over one async connection, reopened after an outage.
+
+    The log is a record of what happened, not part of the delivery: when
+    PostgreSQL stays down through a reconnect the row is dropped with an error
+    event, and the delivery itself goes on. Losing these rows during a database
+    outage is the accepted cost of never holding webhooks hostage to it.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def record(self, attempt: Attempt) -> None:
+        """Append one attempt, retrying once on a fresh connection."""
+        for tries_left in (1, 0):
+            try:
+                conn = await self._connection()
+                await conn.execute(INSERT_ATTEMPT, asdict(attempt))
+            except psycopg.Error as error:
+                if not is_transient(error):
+                    raise
+                await self._reset()
+                if tries_left:
+                    continue
+                log.error(
+                    "webhook.delivery_log_lost",
+                    webhook_id=attempt.webhook_id,
+                    attempt=attempt.attempt,
+                    sqlstate=error.sqlstate,
+                )
+            return
+
+    async def close(self) -> None:
+        """Close the connection if one is open."""
+        await self._reset()
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return self._conn
+
+    async def _reset(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+        self._conn = None

@@ -1,0 +1,20 @@
+"""Run one processor worker: ``python -m stream_processors`` or ``unstuck processor``."""
+
+from __future__ import annotations
+
+import sys
+
+from schemas.observability import configure_logging
+
+
+def main() -> None:
+    """Start a Faust worker for the app, logging as every other service does."""
+    configure_logging("processor")
+    from stream_processors.app import app
+
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

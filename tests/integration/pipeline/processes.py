@@ -1,0 +1,119 @@
+"""The pipeline's services as real processes, as ``unstuck dev`` runs them.
+
+Tests drive them over HTTP and Kafka and may kill or restart any one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.local_kafka import pick_port
+
+SERVICES = {
+    "gateway": "ingest_gateway",
+    "processor": "stream_processors",
+    "sink-records": "sinks.records",
+    "sink-webhooks": "sinks.webhooks",
+}
+
+
+@dataclass
+class Pipeline:
+    """One isolated pipeline: its own topic prefix, groups and gateway port."""
+
+    kafka_bootstrap: str
+    database_url: str
+    prefix: str
+    log_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                "DATABASE_URL": self.database_url,
+                "UNSTUCK_TOPIC_PREFIX": self.prefix,
+                "UNSTUCK_PORT": str(self.port),
+                "UNSTUCK_PROCESSOR_ID": f"{self.prefix}processor",
+                "UNSTUCK_RECORDS_SINK_GROUP": f"{self.prefix}sink-records",
+                "UNSTUCK_WEBHOOKS_SINK_GROUP": f"{self.prefix}sink-webhooks",
+                "UNSTUCK_WEBHOOK_ALLOW_LOOPBACK": "true",
+                "UNSTUCK_WEBHOOK_BACKOFF_BASE_S": "0.2",
+                "UNSTUCK_WEBHOOK_BACKOFF_CAP_S": "1",
+                "UNSTUCK_SINK_BATCH_MAX_WAIT_MS": "200",
+                "UNSTUCK_LOG_LEVEL": "INFO",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, name: str) -> subprocess.Popen[bytes]:
+        """Start one more process of a service."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        number = len(self.processes.get(name, []))
+        log = (self.log_dir / f"{name}-{number}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", SERVICES[name]],
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.processes.setdefault(name, []).append(process)
+        return process
+
+    def start_all(self, timeout: float = 120.0) -> None:
+        self.port = self.port or pick_port(0)
+        for name in SERVICES:
+            self.start(name)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._fail_if_dead()
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"gateway not ready in {timeout}s; logs in {self.log_dir}")
+
+    def _fail_if_dead(self) -> None:
+        for name, processes in self.processes.items():
+            for process in processes:
+                if process.poll() is not None:
+                    log = self.log_dir / f"{name}-0.log"
+                    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                    raise RuntimeError(f"{name} exited {process.returncode}:\n{tail}")
+
+    def stop_all(self, grace: float = 20.0) -> None:
+        for processes in self.processes.values():
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+        for processes in self.processes.values():
+            for process in processes:
+                try:
+                    process.wait(grace)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

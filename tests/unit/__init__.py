@@ -1,0 +1,1 @@
+"""Pure tests that run in milliseconds: no network, no servers."""

@@ -1,0 +1,1 @@
+"""Vendor payload mappings, tested on real payloads copied into tests/fixtures."""
