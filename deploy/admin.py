@@ -113,7 +113,9 @@ def load_companies(path: Path) -> dict[str, int]:
     loaded = 0
     for company in read_companies(path):
         producer.produce(
-            topic, key=company["domain"].encode(), value=codec.encode("company", company)
+            topic,
+            key=company["domain"].encode(),
+            value=codec.encode("company", company),
         )
         producer.poll(0)
         loaded += 1
@@ -138,7 +140,9 @@ def replay_vendor_files(
     return asyncio.run(_post_all(url, api_key, bodies))
 
 
-async def _post_all(url: str, api_key: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+async def _post_all(
+    url: str, api_key: str, bodies: list[dict[str, Any]]
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {api_key}"}
     semaphore = asyncio.Semaphore(REPLAY_CONCURRENCY)
     counts: Counter[str] = Counter()

@@ -12,19 +12,30 @@ import typer
 from deploy import admin
 from deploy.environment import DEFAULT_DATA_DIR, load_settings_env, require
 
-app = typer.Typer(
-    help="Unstuck Engine: the signals pipeline.", no_args_is_help=True
-)
+app = typer.Typer(help="Unstuck Engine: the signals pipeline.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
 signal_type_app = typer.Typer(help="Custom signal types.", no_args_is_help=True)
-webhook_app = typer.Typer(help="The workspace's webhook endpoint.", no_args_is_help=True)
+webhook_app = typer.Typer(
+    help="The workspace's webhook endpoint.", no_args_is_help=True
+)
 companies_app = typer.Typer(help="The company directory.", no_args_is_help=True)
-sink_app = typer.Typer(help="Workers that move records out of Kafka.", no_args_is_help=True)
+sink_app = typer.Typer(
+    help="Workers that move records out of Kafka.", no_args_is_help=True
+)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(signal_type_app, name="signal-type")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(companies_app, name="companies")
 app.add_typer(sink_app, name="sink")
+
+
+@app.callback()
+def configure() -> None:
+    """Log to stderr, so --json output on stdout stays machine-readable."""
+    from schemas.observability import configure_logging
+
+    configure_logging("cli")
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -46,9 +57,7 @@ def dev(
 ) -> None:
     """Start Kafka, PostgreSQL and every service on this machine."""
     from deploy.devstack import run_dev
-    from schemas.observability import configure_logging
 
-    configure_logging("dev")
     run_dev(data_dir, port)
 
 

@@ -52,7 +52,9 @@ def json_response(
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def errors_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
     """Every failure becomes a JSON answer; nothing reaches the caller as a 500 page."""
     started = time.perf_counter()
     try:
@@ -66,7 +68,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         response = json_response(api_error.as_json(), error.status)
     except Exception:
         log.exception("gateway.unhandled", path=request.path)
-        api_error = ApiError(500, "internal_error", "internal error; nothing was stored")
+        api_error = ApiError(
+            500, "internal_error", "internal error; nothing was stored"
+        )
         response = json_response(api_error.as_json(), 500)
 
     elapsed = time.perf_counter() - started
@@ -101,7 +105,10 @@ def authenticate(request: web.Request) -> dict[str, Any]:
     workspace = request.app[DIRECTORY].by_api_key(key.strip())
     if workspace is None:
         raise ApiError(
-            401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "Bearer"}
+            401,
+            "unauthorized",
+            "unknown API key",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     request[WORKSPACE] = workspace
     return workspace
@@ -123,7 +130,9 @@ async def read_body(request: web.Request) -> bytes:
     async for chunk in request.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+            raise ApiError(
+                413, "body_too_large", f"the body is larger than {limit} bytes"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -139,7 +148,9 @@ def validate(request: web.Request, body: Any, workspace: dict[str, Any]) -> Vali
     )
 
 
-def spend(request: web.Request, workspace: dict[str, Any], events: int) -> dict[str, str]:
+def spend(
+    request: web.Request, workspace: dict[str, Any], events: int
+) -> dict[str, str]:
     """Take ``events`` from the workspace's budget or refuse with 429."""
     decision = request.app[LIMITER].take(
         workspace["workspace_id"],
@@ -266,7 +277,9 @@ def batch_items(request: web.Request, raw: bytes) -> list[Any]:
         )
     if len(items) > settings.max_batch_items:
         raise ApiError(
-            413, "batch_too_large", f"at most {settings.max_batch_items} signals a batch"
+            413,
+            "batch_too_large",
+            f"at most {settings.max_batch_items} signals a batch",
         )
     return items
 
@@ -316,12 +329,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics_handler(request: web.Request) -> web.Response:
     metrics.PRODUCER_QUEUE.set(request.app[PRODUCER].queue_length())
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(
+        body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
 
 
 async def start_components(app: web.Application) -> None:
     settings = app[SETTINGS]
-    directory = WorkspaceDirectory(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    directory = WorkspaceDirectory(
+        settings.kafka_bootstrap_servers, settings.topic_prefix
+    )
     directory.start()
     await asyncio.to_thread(directory.wait_ready, 60.0)
     app[DIRECTORY] = directory

@@ -17,27 +17,27 @@ from ingest_gateway.errors import ApiError, FieldError
 MAX_INTEGER_DIGITS = 64
 
 
-class _Refused(ValueError):
+class _RefusedError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
 def _no_constants(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number")
+    raise _RefusedError(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"number {text[:40]} is out of range")
+        raise _RefusedError(f"number {text[:40]} is out of range")
     return value
 
 
 def _bounded_int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > MAX_INTEGER_DIGITS:
-        raise _Refused(f"integer with {digits} digits is longer than allowed")
+        raise _RefusedError(f"integer with {digits} digits is longer than allowed")
     return int(text)
 
 
@@ -45,7 +45,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _Refused(f"duplicate key {key!r}")
+            raise _RefusedError(f"duplicate key {key!r}")
         result[key] = value
     return result
 
@@ -53,7 +53,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json(raw: bytes) -> Any:
     """Parse one strict JSON document, or raise a 400 that says why."""
     if not raw.strip():
-        raise ApiError(400, "invalid_json", "the body is empty", [FieldError("$", "empty")])
+        raise ApiError(
+            400, "invalid_json", "the body is empty", [FieldError("$", "empty")]
+        )
 
     try:
         text = raw.decode("utf-8")
@@ -70,13 +72,15 @@ def parse_json(raw: bytes) -> Any:
             parse_float=_finite_float,
             parse_int=_bounded_int,
         )
-    except _Refused as error:
+    except _RefusedError as error:
         raise ApiError(
             400, "invalid_json", error.message, [FieldError("$", error.message)]
         ) from error
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
         message = f"invalid JSON: {error}"
-        raise ApiError(400, "invalid_json", message, [FieldError("$", message)]) from error
+        raise ApiError(
+            400, "invalid_json", message, [FieldError("$", message)]
+        ) from error
 
 
 def find_bad_text(value: Any, path: str, max_depth: int) -> FieldError | None:

@@ -84,4 +84,6 @@ def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
     if error is None:
         future.set_result(None)
     else:
-        future.set_exception(BackPressureError(f"kafka did not take the write: {error}"))
+        future.set_exception(
+            BackPressureError(f"kafka did not take the write: {error}")
+        )

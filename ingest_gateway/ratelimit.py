@@ -62,7 +62,9 @@ class RateLimiter:
         """Spend ``events`` from both windows, or neither when either is short."""
         now = time.time()
         with self._lock:
-            minute, day = self._windows.setdefault(workspace_id, (_Window(60), _Window(86400)))
+            minute, day = self._windows.setdefault(
+                workspace_id, (_Window(60), _Window(86400))
+            )
             minute.roll(now)
             day.roll(now)
 
@@ -72,7 +74,9 @@ class RateLimiter:
                 minute.count += events
                 day.count += events
 
-            tight = minute if (per_minute - minute.count) <= (per_day - day.count) else day
+            tight = (
+                minute if (per_minute - minute.count) <= (per_day - day.count) else day
+            )
             limit = per_minute if tight is minute else per_day
             return RateDecision(
                 allowed=fits_minute and fits_day,

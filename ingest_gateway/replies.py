@@ -56,17 +56,19 @@ class ReplyWaiter:
 
     def expect(self, capture_id: str) -> asyncio.Future[dict[str, Any]]:
         """Register interest before producing, so a fast reply is never missed."""
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any]] = (
+            asyncio.get_running_loop().create_future()
+        )
         with self._lock:
             self._waiting[capture_id].append(future)
         return future
 
     async def wait(
-        self, capture_id: str, future: asyncio.Future[dict[str, Any]], timeout: float
+        self, capture_id: str, future: asyncio.Future[dict[str, Any]], within: float
     ) -> dict[str, Any] | None:
         """The reply for a capture, or None when it does not come in time."""
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            return await asyncio.wait_for(asyncio.shield(future), within)
         except TimeoutError:
             return None
         finally:
@@ -97,7 +99,9 @@ class ReplyWaiter:
             try:
                 reply = codec.decode("reply", message.value())
             except codec.CodecError as error:
-                log.warning("replies.undecodable", offset=message.offset(), error=str(error))
+                log.warning(
+                    "replies.undecodable", offset=message.offset(), error=str(error)
+                )
                 continue
 
             with self._lock:
@@ -106,7 +110,9 @@ class ReplyWaiter:
                 self._loop.call_soon_threadsafe(_resolve, waiters, reply)
 
 
-def _resolve(waiters: list[asyncio.Future[dict[str, Any]]], reply: dict[str, Any]) -> None:
+def _resolve(
+    waiters: list[asyncio.Future[dict[str, Any]]], reply: dict[str, Any]
+) -> None:
     for future in waiters:
         if not future.done():
             future.set_result(reply)

@@ -44,7 +44,9 @@ class CaptureStore:
         if self._pool is not None:
             await self._pool.close()
 
-    async def capture(self, workspace_id: str, capture_id: str) -> dict[str, Any] | None:
+    async def capture(
+        self, workspace_id: str, capture_id: str
+    ) -> dict[str, Any] | None:
         """One stored capture of a workspace, shaped as the API answers it."""
         if self._pool is None:
             raise ApiError(503, "unavailable", "no database is configured")
@@ -56,7 +58,9 @@ class CaptureStore:
                 row = await cursor.fetchone()
         except (psycopg.OperationalError, TimeoutError) as error:
             raise ApiError(
-                503, "unavailable", "the capture store is unavailable; retry later",
+                503,
+                "unavailable",
+                "the capture store is unavailable; retry later",
                 headers={"Retry-After": "5"},
             ) from error
 

@@ -9,8 +9,12 @@ from typing import Any
 
 from ingest_gateway.body import find_bad_text
 from ingest_gateway.errors import ApiError, FieldError, invalid
-from schemas.identity import CanonicalIdentity, IdentityError, collect_identity_errors
-from schemas.identity import canonicalize
+from schemas.identity import (
+    CanonicalIdentity,
+    IdentityError,
+    canonicalize,
+    collect_identity_errors,
+)
 from schemas.instant import InstantError, parse_instant
 from schemas.workspace import type_settings
 
@@ -85,9 +89,15 @@ def validate_signal(
     if signal_type is not None:
         _check_type_enabled(signal_type, workspace)
 
-    if errors:
+    if (
+        errors
+        or signal_type is None
+        or source is None
+        or occurred_at is None
+        or identity is None
+        or canonical is None
+    ):
         raise invalid(errors)
-    assert signal_type and source and occurred_at and canonical and identity is not None
     return ValidSignal(
         signal_type=signal_type,
         source=source,
@@ -103,8 +113,7 @@ def validate_signal(
 
 def _unknown_fields(body: dict[str, Any]) -> list[FieldError]:
     return [
-        FieldError(name, "unknown field")
-        for name in sorted(body.keys() - KNOWN_FIELDS)
+        FieldError(name, "unknown field") for name in sorted(body.keys() - KNOWN_FIELDS)
     ]
 
 
@@ -191,7 +200,9 @@ def _context(body: dict[str, Any], errors: list[FieldError]) -> str | None:
     if not isinstance(context, dict):
         errors.append(FieldError("context", "must be an object"))
         return None
-    return json.dumps(context, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        context, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
 
 
 def _check_type_enabled(signal_type: str, workspace: dict[str, Any]) -> None:

@@ -13,7 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 
 from schemas import codec
 
@@ -119,17 +125,22 @@ class CompactedView:
             if message is None:
                 continue
 
-            error = message.error()
-            if error is not None:
-                if error.code() == error._PARTITION_EOF:
+            problem = message.error()
+            if problem is not None:
+                if problem.code() == KafkaError._PARTITION_EOF:
                     pending.discard(message.partition())
                     if not pending:
                         self._ready.set()
                 else:
-                    log.warning("view.poll_error", topic=self._topic, error=str(error))
+                    log.warning(
+                        "view.poll_error", topic=self._topic, error=str(problem)
+                    )
                 continue
 
-            self._apply(message.key(), message.value(), message.offset())
+            offset = message.offset()
+            self._apply(
+                message.key(), message.value(), -1 if offset is None else offset
+            )
 
     def _apply(
         self, raw_key: bytes | None, raw_value: bytes | None, offset: int

@@ -26,7 +26,7 @@ from schemas.signal_types import BUILTIN_SIGNAL_TYPES
 from schemas.topics import WORKSPACE_CONFIG
 
 API_KEY_PREFIX = "usk_"
-WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 -- a prefix, not a secret
 
 
 class WorkspaceError(RuntimeError):

@@ -1,4 +1,4 @@
-"""Run one processor worker: ``python -m stream_processors`` or ``unstuck processor``."""
+"""Run one processor worker (``unstuck processor``)."""
 
 from __future__ import annotations
 

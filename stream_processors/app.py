@@ -56,8 +56,12 @@ app = faust.App(
 
 def _raw_topic(name: str) -> faust.TopicT:
     return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw",
-        value_serializer="raw", allow_empty=True,
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        allow_empty=True,
     )
 
 
@@ -97,8 +101,9 @@ async def handle_signals(stream: faust.StreamT[bytes]) -> None:
     """One raw message at a time, per partition, in offset order."""
     async for event in stream.events():
         message = event.message
-        await handle(message.key, message.value, message.topic, message.partition,
-                     message.offset)
+        await handle(
+            message.key, message.value, message.topic, message.partition, message.offset
+        )
 
 
 async def handle(
@@ -114,7 +119,12 @@ async def handle(
     workspace = await workspace_of(raw["workspace_id"])
     if workspace is None:
         await dead_letter(
-            key, value, topic, partition, offset, "unknown_workspace",
+            key,
+            value,
+            topic,
+            partition,
+            offset,
+            "unknown_workspace",
             LookupError(f"workspace {raw['workspace_id']} is not configured"),
             raw["workspace_id"],
         )
@@ -133,13 +143,22 @@ async def handle(
         outcome = process_signal(raw, workspace, companies.get, datetime.now(UTC))
     except (IdentityError, ValueError, KeyError, TypeError) as error:
         await dead_letter(
-            key, value, topic, partition, offset, "unprocessable", error,
+            key,
+            value,
+            topic,
+            partition,
+            offset,
+            "unprocessable",
+            error,
             raw["workspace_id"],
         )
         return
 
     dedupe_table[table_key] = table_entry(
-        raw, partition, offset, outcome.record["lead_id"],
+        raw,
+        partition,
+        offset,
+        outcome.record["lead_id"],
         outcome.record["qualification"],
     )
     await emit(outcome)
@@ -185,11 +204,22 @@ async def answer_repeat(raw: dict[str, Any], entry: dict[str, Any], seen: Seen) 
         detail=detail,
     )
     # Keyed by the capture the caller was told about, which its gateway awaits.
-    await replies.send(key=raw["capture_id"].encode(), value=codec.encode("reply", {
-        **reply, "capture_id": raw["capture_id"],
-    }))
-    log.info("signal.repeat", capture_id=raw["capture_id"], workspace=raw["workspace_id"],
-             seen=seen.value)
+    await replies.send(
+        key=raw["capture_id"].encode(),
+        value=codec.encode(
+            "reply",
+            {
+                **reply,
+                "capture_id": raw["capture_id"],
+            },
+        ),
+    )
+    log.info(
+        "signal.repeat",
+        capture_id=raw["capture_id"],
+        workspace=raw["workspace_id"],
+        seen=seen.value,
+    )
 
 
 async def dead_letter(
@@ -217,5 +247,11 @@ async def dead_letter(
         "failed_at": datetime.now(UTC),
     }
     await dead_letters.send(key=key, value=codec.encode("dead_letter", letter))
-    log.warning("signal.dead_lettered", reason=reason, topic=topic,
-                partition=partition, offset=offset, workspace=workspace_id)
+    log.warning(
+        "signal.dead_lettered",
+        reason=reason,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        workspace=workspace_id,
+    )

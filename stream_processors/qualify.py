@@ -16,7 +16,11 @@ import structlog
 from stream_processors.qualification.errors import RulesError
 from stream_processors.qualification.rules import DEFAULT_RULES, Rules, rules_from_json
 from stream_processors.qualification.scoring import qualify
-from stream_processors.qualification.subrules import SubRules, bucket_for, parse_subrules
+from stream_processors.qualification.subrules import (
+    SubRules,
+    bucket_for,
+    parse_subrules,
+)
 
 log = structlog.get_logger("processor.qualify")
 
@@ -44,7 +48,9 @@ def qualify_lead(
     identity: Mapping[str, str | None],
     context: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    return qualify(rules_of(rules_json), company=company, identity=identity, context=context)
+    return qualify(
+        rules_of(rules_json), company=company, identity=identity, context=context
+    )
 
 
 @lru_cache(maxsize=1024)

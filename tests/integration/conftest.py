@@ -47,7 +47,9 @@ def receiver() -> Iterator[WebhookReceiver]:
 class Workspace:
     """A fresh workspace of the running pipeline, with its key and secret."""
 
-    def __init__(self, pipeline: Pipeline, config: dict[str, Any], api_key: str) -> None:
+    def __init__(
+        self, pipeline: Pipeline, config: dict[str, Any], api_key: str
+    ) -> None:
         self.pipeline = pipeline
         self.config = config
         self.api_key = api_key
@@ -66,7 +68,9 @@ class Workspace:
 
     def update(self, **changes: Any) -> None:
         self.config = {**self.config, **changes}
-        publish_workspace(self.pipeline.kafka_bootstrap, self.pipeline.prefix, self.config)
+        publish_workspace(
+            self.pipeline.kafka_bootstrap, self.pipeline.prefix, self.config
+        )
 
     def wait_known(self, timeout: float = 30.0) -> None:
         """Wait until the gateway has read this workspace from the config topic."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -82,10 +83,13 @@ async def test_signal_is_qualified_stored_once_and_announced(
     rows = wait_for(lambda: captures_of(workspace.pipeline.database_url, workspace.id))
     capture_id = first["signal_capture_id"]
     delivered = wait_for(lambda: deliveries_for(receiver, capture_id))
-    time.sleep(1.0)
+    await asyncio.sleep(1.0)
 
     assert [row[0] for row in rows] == [capture_id]
-    assert len({d.headers["webhook-id"] for d in deliveries_for(receiver, capture_id)}) == 1
+    assert (
+        len({d.headers["webhook-id"] for d in deliveries_for(receiver, capture_id)})
+        == 1
+    )
     Webhook(workspace.webhook_secret).verify(delivered[0].body, delivered[0].headers)
 
 
@@ -121,7 +125,7 @@ async def test_capture_can_be_read_back(workspace: Workspace) -> None:
     deadline = time.monotonic() + 30
     status, document = await fetch()
     while status == 404 and time.monotonic() < deadline:
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
         status, document = await fetch()
 
     assert status == 200, document

@@ -102,7 +102,9 @@ class Pipeline:
             for process in processes:
                 if process.poll() is not None:
                     log = self.log_dir / f"{name}-0.log"
-                    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                    tail = (
+                        log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                    )
                     raise RuntimeError(f"{name} exited {process.returncode}:\n{tail}")
 
     def stop_all(self, grace: float = 20.0) -> None:
