@@ -1,0 +1,141 @@
+"""The CLI verbs against a running pipeline, as an operator would type them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+from standardwebhooks import Webhook
+
+from tests.integration.pipeline.processes import Pipeline
+from tests.integration.receiver import WebhookReceiver
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def unstuck(pipeline: Pipeline, *args: str, api_key: str | None = None) -> Any:
+    """Run ``unstuck ARGS --json`` with the pipeline's settings; parse its output."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
+        "DATABASE_URL": pipeline.database_url,
+        "UNSTUCK_TOPIC_PREFIX": pipeline.prefix,
+        "UNSTUCK_URL": pipeline.url,
+        "UNSTUCK_DATA_DIR": str(pipeline.log_dir / "no-dev-env"),
+    }
+    if api_key is not None:
+        env["UNSTUCK_API_KEY"] = api_key
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise TimeoutError("condition not met in time")
+
+
+async def post_until_known(pipeline: Pipeline, api_key: str, body: Any) -> Any:
+    """POST, retrying while the gateway has not yet read the new workspace."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession(headers=headers) as session:
+        while True:
+            async with session.post(f"{pipeline.url}/signals", json=body) as response:
+                answer = await response.json()
+                if response.status != 401 or time.monotonic() > deadline:
+                    return response.status, answer
+
+
+async def test_operator_sets_up_a_workspace_and_receives_a_signed_result(
+    pipeline: Pipeline, receiver: WebhookReceiver
+) -> None:
+    """workspace create, companies load, signal-type add, webhook set, then a signal."""
+    created = unstuck(pipeline, "workspace", "create", "cli-test")
+    key = created["api_key"]
+    loaded = unstuck(
+        pipeline,
+        "companies",
+        "load",
+        str(FIXTURES / "companies" / "remote_companies.csv"),
+    )
+    declared = unstuck(
+        pipeline,
+        "signal-type",
+        "add",
+        "Seat Limit Hit",
+        "--description",
+        "The workspace ran out of seats",
+        api_key=key,
+    )
+    hook = unstuck(pipeline, "webhook", "set", receiver.url, api_key=key)
+    body = {
+        "signal_type": declared["key"],
+        "source": "billing",
+        "occurred_at": "2026-11-02T08:00:00Z",
+        "identity": {"email": "ops@acquia.com", "title": "Director of Engineering"},
+    }
+
+    status, answer = await post_until_known(pipeline, key, body)
+    capture_id = answer["signal_capture_id"]
+    delivered = wait_for(
+        lambda: [
+            d
+            for d in receiver.accepted()
+            if json.loads(d.body)["data"]["signal_capture_id"] == capture_id
+        ]
+    )
+
+    assert loaded["loaded"] > 0
+    assert declared["key"] == "seat_limit_hit"
+    assert status == 200, answer
+    assert answer["qualification"]["icp_code"] is not None
+    Webhook(hook["secret"]).verify(delivered[0].body, delivered[0].headers)
+
+
+def test_vendor_payloads_replay_into_postgresql(pipeline: Pipeline) -> None:
+    """Every vendor fixture maps to a signal that is accepted and stored."""
+    created = unstuck(pipeline, "workspace", "create", "replay-test")
+    key = created["api_key"]
+
+    summary = wait_for(lambda: _replayed(pipeline, key), timeout=60)
+    accepted = sum(n for code, n in summary["counts"].items() if code in ("200", "202"))
+    workspace_id = created["workspace_id"]
+    stored = wait_for(lambda: _count(pipeline, workspace_id) >= accepted and accepted)
+
+    assert summary["counts"].keys() <= {"200", "202"}
+    assert accepted >= 20
+    assert stored
+
+
+def _replayed(pipeline: Pipeline, key: str) -> Any:
+    summary = unstuck(pipeline, "replay", str(FIXTURES / "vendors"), api_key=key)
+    return None if "401" in summary["counts"] else summary
+
+
+def _count(pipeline: Pipeline, workspace_id: str) -> int:
+    with psycopg.connect(pipeline.database_url) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM signal_captures WHERE workspace_id = %s",
+            (workspace_id,),
+        ).fetchone()
+    return int(row[0]) if row else 0
