@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install dev test unit lint typecheck check bench clean
+.PHONY: install dev test unit lint typecheck check bench clean faults soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 	$(BIN)/pytest tests/integration -q
+	$(BIN)/pytest tests/fuzz tests/faults tests/security -q
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
@@ -37,3 +38,14 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The fault suite alone (writes docs/reliability.md); UNSTUCK_FAULTS_LONG=1 for the
+# ten-times-longer runs, UNSTUCK_FUZZ_EXAMPLES=20000 for a long fuzz.
+faults: $(STAMP)
+	$(BIN)/pytest tests/faults tests/security tests/fuzz -q
+
+# Steady load for a set time on a private stack; not part of CI.
+SOAK_RATE ?= 200
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak --rate $(SOAK_RATE) --seconds $(SOAK_SECONDS)

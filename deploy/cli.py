@@ -9,8 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from deploy import admin
+from deploy import admin, key_commands
+from deploy.cli_audiences import audience_app
+from deploy.cli_deliveries import deliveries_app
+from deploy.cli_ops import ops_app
 from deploy.environment import DEFAULT_DATA_DIR, load_settings_env, require
+from deploy.rules_cli import rules_app
 
 app = typer.Typer(help="Unstuck Engine: the signals pipeline.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
@@ -27,6 +31,11 @@ app.add_typer(signal_type_app, name="signal-type")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(companies_app, name="companies")
 app.add_typer(sink_app, name="sink")
+app.add_typer(rules_app, name="rules")
+app.add_typer(ops_app)
+app.add_typer(audience_app, name="audience")
+app.add_typer(deliveries_app, name="deliveries")
+key_commands.register(workspace_app)
 
 
 @app.callback()

@@ -78,6 +78,11 @@ def children(data_dir: Path) -> list[Child]:
         Child(
             "sink-webhooks", service_argv("sinks.webhooks"), logs / "sink-webhooks.log"
         ),
+        Child(
+            "sink-audiences",
+            service_argv("sinks.audiences"),
+            logs / "sink-audiences.log",
+        ),
     ]
 
 

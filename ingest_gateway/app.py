@@ -13,16 +13,20 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest_gateway import metrics
+from ingest_gateway.audiences import add_audience_routes
 from ingest_gateway.body import parse_json
 from ingest_gateway.capture import Capture, answer, capture_signal, dumps
 from ingest_gateway.errors import ApiError, BackPressureError, FieldError
+from ingest_gateway.openapi import openapi_handler
 from ingest_gateway.producer import SignalProducer
-from ingest_gateway.ratelimit import RateLimiter
+from ingest_gateway.ratelimit import SharedRateLimiter
 from ingest_gateway.replies import ReplyWaiter
 from ingest_gateway.settings import GatewaySettings
+from ingest_gateway.signal_types_api import SignalTypesApi
 from ingest_gateway.store import CaptureStore
+from ingest_gateway.usage_bus import UsageBus
 from ingest_gateway.validation import ValidSignal, validate_signal
-from schemas.topics import SIGNALS_RAW, SIGNALS_REPLIES
+from schemas.topics import RATELIMIT_USAGE, SIGNALS_RAW, SIGNALS_REPLIES
 from schemas.workspace import WorkspaceDirectory
 
 log = structlog.get_logger("gateway")
@@ -32,7 +36,8 @@ SETTINGS = web.AppKey("settings", GatewaySettings)
 DIRECTORY = web.AppKey("directory", WorkspaceDirectory)
 PRODUCER = web.AppKey("producer", SignalProducer)
 REPLIES = web.AppKey("replies", ReplyWaiter)
-LIMITER = web.AppKey("limiter", RateLimiter)
+LIMITER = web.AppKey("limiter", SharedRateLimiter)
+USAGE = web.AppKey("usage", UsageBus)
 STORE = web.AppKey("store", CaptureStore)
 WORKSPACE = "workspace"
 JSON_TYPES = ("application/json", "application/x-ndjson", "application/ndjson")
@@ -148,16 +153,24 @@ def validate(request: web.Request, body: Any, workspace: dict[str, Any]) -> Vali
     )
 
 
-def spend(
+async def spend(
     request: web.Request, workspace: dict[str, Any], events: int
 ) -> dict[str, str]:
     """Take ``events`` from the workspace's budget or refuse with 429."""
-    decision = request.app[LIMITER].take(
-        workspace["workspace_id"],
-        events,
-        workspace["rate_limit_per_minute"],
-        workspace["rate_limit_per_day"],
-    )
+    try:
+        decision = await request.app[LIMITER].take(
+            workspace["workspace_id"],
+            events,
+            workspace["rate_limit_per_minute"],
+            workspace["rate_limit_per_day"],
+        )
+    except BackPressureError as error:
+        raise ApiError(
+            503,
+            "unavailable",
+            "the rate limit could not be checked; retry after Retry-After seconds",
+            headers={"Retry-After": str(error.retry_after_seconds)},
+        ) from error
     if not decision.allowed:
         raise ApiError(
             429,
@@ -190,7 +203,7 @@ async def post_signal(request: web.Request) -> web.Response:
     workspace = authenticate(request)
     body = parse_json(await read_body(request))
     signal = validate(request, body, workspace)
-    headers = spend(request, workspace, 1)
+    headers = await spend(request, workspace, 1)
 
     capture = capture_signal(signal, workspace["workspace_id"], datetime.now(UTC))
     request["capture_id"] = capture.capture_id
@@ -203,13 +216,19 @@ async def post_signal(request: web.Request) -> web.Response:
         raise
     metrics.ACCEPTED.inc()
 
-    timeout = request.app[SETTINGS].reply_timeout_seconds
+    settings = request.app[SETTINGS]
+    timeout = settings.reply_timeout_seconds
+    if signal.idempotency_key is not None:
+        timeout = settings.idempotency_reply_timeout_seconds
     reply = await replies.wait(capture.capture_id, waiting, timeout)
-    return reply_response(capture, reply, headers)
+    return reply_response(capture, reply, headers, signal.idempotency_key)
 
 
 def reply_response(
-    capture: Capture, reply: dict[str, Any] | None, headers: dict[str, str]
+    capture: Capture,
+    reply: dict[str, Any] | None,
+    headers: dict[str, str],
+    idempotency_key: str | None = None,
 ) -> web.Response:
     if reply is not None and reply["status"] == "conflict":
         error = ApiError(
@@ -225,6 +244,10 @@ def reply_response(
     if reply is not None and reply["status"] == "duplicate":
         metrics.DUPLICATES.inc()
     document = answer(capture, reply)
+    if reply is None and idempotency_key is not None:
+        # Only the processor can tell a replay from a reused key; resending the
+        # same request later is safe and answers 200 duplicate or 409 for sure.
+        document["status"] = "pending"
     return json_response(document, 202 if reply is None else 200, headers)
 
 
@@ -249,9 +272,10 @@ async def post_batch(request: web.Request) -> web.Response:
         capture = capture_signal(signal, workspace["workspace_id"], received_at)
         captures.append((index, capture))
 
-    headers = spend(request, workspace, len(captures)) if captures else {}
-    outcomes = await asyncio.gather(
-        *(produce(request, capture) for _, capture in captures), return_exceptions=True
+    headers = await spend(request, workspace, len(captures)) if captures else {}
+    outcomes = await request.app[PRODUCER].send_many(
+        SIGNALS_RAW.name(request.app[SETTINGS].topic_prefix),
+        [(capture.dedupe_key.encode(), capture.value) for _, capture in captures],
     )
     for (index, capture), outcome in zip(captures, outcomes, strict=True):
         results.append(batch_result(index, capture, outcome))
@@ -294,6 +318,13 @@ def _parse_line(line: bytes, number: int) -> Any:
 
 
 def batch_result(index: int, capture: Capture, outcome: object) -> dict[str, Any]:
+    if isinstance(outcome, BackPressureError):
+        outcome = ApiError(
+            503,
+            "unavailable",
+            "the signal was not stored; retry after Retry-After seconds",
+            headers={"Retry-After": str(outcome.retry_after_seconds)},
+        )
     if isinstance(outcome, ApiError):
         return {"index": index, "status": outcome.status, **outcome.as_json()}
     if isinstance(outcome, BaseException):
@@ -344,8 +375,18 @@ async def start_components(app: web.Application) -> None:
     app[DIRECTORY] = directory
 
     app[PRODUCER] = SignalProducer(
-        settings.kafka_bootstrap_servers, settings.delivery_timeout_ms
+        settings.kafka_bootstrap_servers,
+        settings.delivery_timeout_ms,
+        settings.producer_linger_ms,
+        settings.producer_queue_max_messages,
     )
+    usage = UsageBus(
+        settings.kafka_bootstrap_servers, RATELIMIT_USAGE.name(settings.topic_prefix)
+    )
+    limiter = app[LIMITER]
+    await asyncio.to_thread(usage.start, asyncio.get_running_loop(), limiter.deliver)
+    limiter.attach(usage)
+    app[USAGE] = usage
     replies = ReplyWaiter(
         settings.kafka_bootstrap_servers, SIGNALS_REPLIES.name(settings.topic_prefix)
     )
@@ -360,6 +401,7 @@ async def stop_components(app: web.Application) -> None:
     """Flush what was acknowledged to nobody yet; runs after in-flight requests end."""
     undelivered = await asyncio.to_thread(app[PRODUCER].close, 10.0)
     log.info("gateway.stopped", undelivered=undelivered)
+    await asyncio.to_thread(app[USAGE].stop)
     app[REPLIES].stop()
     app[DIRECTORY].stop()
     await app[STORE].close()
@@ -371,7 +413,7 @@ def build_app(settings: GatewaySettings) -> web.Application:
         middlewares=[errors_middleware], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
-    app[LIMITER] = RateLimiter()
+    app[LIMITER] = SharedRateLimiter(settings.ratelimit_claim_timeout_seconds)
     app.on_startup.append(start_components)
     app.on_cleanup.append(stop_components)
 
@@ -381,4 +423,8 @@ def build_app(settings: GatewaySettings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/openapi.json", openapi_handler)
+    signal_types = SignalTypesApi(settings, lambda: app[DIRECTORY], authenticate)
+    app.router.add_routes(signal_types.routes())
+    add_audience_routes(app, settings.database_url)
     return app

@@ -16,12 +16,14 @@ from psycopg_pool import AsyncConnectionPool
 from ingest_gateway.errors import ApiError
 
 CAPTURE_QUERY = """
-SELECT c.capture_id, c.lead_id, c.signal_type, c.source, c.event_name,
-       c.occurred_at, c.received_at, c.processed_at, c.bucket,
-       c.context::text AS context_json, c.qualification,
+SELECT c.capture_id, COALESCE(a.lead_id, c.lead_id) AS lead_id, c.signal_type,
+       c.source, c.event_name, c.occurred_at, c.received_at, c.processed_at,
+       c.bucket, c.context::text AS context_json, c.qualification,
        c.identity_normalized, l.kind AS lead_kind
   FROM signal_captures c
-  LEFT JOIN leads l ON l.lead_id = c.lead_id
+  -- The records sink may have merged the capture's lead into another one since.
+  LEFT JOIN lead_aliases a ON a.alias_lead_id = c.lead_id
+  LEFT JOIN leads l ON l.lead_id = COALESCE(a.lead_id, c.lead_id)
  WHERE c.workspace_id = %s AND c.capture_id = %s
 """
 

@@ -31,6 +31,8 @@ SCHEMA_FILES: Final = (
     "webhook",
     "workspace_config",
     "dead_letter",
+    "audience_definition",
+    "audience_membership",
 )
 
 

@@ -8,6 +8,7 @@ with the field it came from, never silently altered: altering it would change th
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -141,6 +142,9 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
 
 
+# Hosts repeat across signals (a company, a mail provider) and IDNA mapping is
+# the costliest step of canonicalization, so results are memoized.
+@functools.lru_cache(maxsize=8192)
 def _ascii_host(host: str, field: str) -> str:
     """Reduce a host name to lowercase IDNA A-labels, refusing what is no domain.
 

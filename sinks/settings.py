@@ -52,14 +52,29 @@ class SinkSettings(BaseSettings):
     webhook_allow_private: bool = Field(
         default=False, validation_alias="UNSTUCK_WEBHOOK_ALLOW_PRIVATE"
     )
+    # With these defaults the ceilings sum to about 7 hours (full jitter waits
+    # half of that on average), so a receiver down for hours still gets its
+    # deliveries; waits happen on the retry topic, never on a partition.
     webhook_max_attempts: int = Field(
-        default=8, validation_alias="UNSTUCK_WEBHOOK_MAX_ATTEMPTS", ge=1
+        default=16, validation_alias="UNSTUCK_WEBHOOK_MAX_ATTEMPTS", ge=1
     )
     webhook_backoff_base_s: float = Field(
-        default=1.0, validation_alias="UNSTUCK_WEBHOOK_BACKOFF_BASE_S", ge=0
+        default=10.0, validation_alias="UNSTUCK_WEBHOOK_BACKOFF_BASE_S", ge=0
     )
     webhook_backoff_cap_s: float = Field(
-        default=60.0, validation_alias="UNSTUCK_WEBHOOK_BACKOFF_CAP_S", ge=0
+        default=3600.0, validation_alias="UNSTUCK_WEBHOOK_BACKOFF_CAP_S", ge=0
+    )
+    # An endpoint that has failed every attempt for this long is disabled; its
+    # deliveries go to the dead-letter topic until the workspace re-enables it.
+    webhook_disable_after_s: float = Field(
+        default=3 * 24 * 3600.0,
+        validation_alias="UNSTUCK_WEBHOOK_DISABLE_AFTER_S",
+        gt=0,
+    )
+    # Retries waiting for their time are held in memory up to this many; past it
+    # the retry consumer pauses (first attempts are not affected).
+    webhook_retry_max_in_flight: int = Field(
+        default=20000, validation_alias="UNSTUCK_WEBHOOK_RETRY_MAX_IN_FLIGHT", ge=1
     )
     # A receiver's Retry-After is honoured up to this bound, so a hostile or
     # broken receiver cannot park a delivery for days.

@@ -10,22 +10,46 @@ from typing import Any
 
 import psycopg
 
-INSERT_CAPTURE = """
-INSERT INTO signal_captures (
-    capture_id, workspace_id, lead_id, dedupe_key, signal_type, source,
-    event_name, occurred_at, received_at, processed_at, identity,
-    identity_normalized, context, bucket, company, qualification, icp_code,
-    icp_score, persona_code, persona_score, rules_version, idempotency_key
-) VALUES (
-    %(capture_id)s, %(workspace_id)s, %(lead_id)s, %(dedupe_key)s,
-    %(signal_type)s, %(source)s, %(event_name)s, %(occurred_at)s,
-    %(received_at)s, %(processed_at)s, %(identity)s::jsonb,
-    %(identity_normalized)s::jsonb, %(context_json)s::jsonb, %(bucket)s,
-    %(company)s::jsonb, %(qualification)s::jsonb, %(icp_code)s, %(icp_score)s,
-    %(persona_code)s, %(persona_score)s, %(rules_version)s, %(idempotency_key)s
+from sinks.records.matching import resolve_leads, save_aliases
+
+CAPTURE_COLUMNS = (
+    "capture_id",
+    "workspace_id",
+    "lead_id",
+    "dedupe_key",
+    "signal_type",
+    "source",
+    "event_name",
+    "occurred_at",
+    "received_at",
+    "processed_at",
+    "identity",
+    "identity_normalized",
+    "context",
+    "bucket",
+    "company",
+    "qualification",
+    "icp_code",
+    "icp_score",
+    "persona_code",
+    "persona_score",
+    "rules_version",
+    "idempotency_key",
 )
-ON CONFLICT DO NOTHING
+_CAPTURE_LIST = ", ".join(CAPTURE_COLUMNS)
+
+# Captures go through a per-connection staging table: COPY is several times faster
+# than row-by-row INSERT, and the final INSERT ... SELECT keeps ON CONFLICT, so a
+# replay stays a no-op. ON COMMIT DELETE ROWS empties it after every batch.
+STAGE_CAPTURES = """
+CREATE TEMP TABLE IF NOT EXISTS capture_stage
+    (LIKE signal_captures INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
+COPY_CAPTURES = f"COPY capture_stage ({_CAPTURE_LIST}) FROM STDIN"
+# Built from the fixed column tuple above, never from input.
+_INTO = f"INSERT INTO signal_captures ({_CAPTURE_LIST})"
+_FROM = f"SELECT {_CAPTURE_LIST} FROM capture_stage ORDER BY capture_id"  # noqa: S608
+MOVE_CAPTURES = f"{_INTO} {_FROM} ON CONFLICT DO NOTHING"
 
 # A row wins when its activity is later, ties broken by capture id, so the result
 # is the same whatever order batches and records within them arrive in.
@@ -119,31 +143,52 @@ def upsert_records(
 ) -> UpsertResult:
     """Store a batch of decoded records in one transaction.
 
-    Duplicates are removed before any statement runs: PostgreSQL refuses an
+    Person records are first attached to the lead that already holds their email
+    or LinkedIn profile (see ``matching``). Duplicates are removed before any
+    statement runs: PostgreSQL refuses an
     ``ON CONFLICT DO UPDATE`` that touches the same row twice (SQLSTATE 21000),
     and a replayed record inside one batch is normal, not an error.
     """
     if not records:
         return UpsertResult(0, 0, 0)
 
-    captures = list({r["capture_id"]: r for r in records}.values())
-    leads = _latest_per_lead(captures)
+    unique = list({r["capture_id"]: r for r in records}.values())
     companies = {
-        r["company"]["domain"]: r["company"] for r in captures if r.get("company")
+        r["company"]["domain"]: r["company"] for r in unique if r.get("company")
     }
-
-    capture_rows = sorted((_capture_row(r) for r in captures), key=_by("capture_id"))
-    lead_rows = [leads[k] for k in sorted(leads)]
     company_rows = [_company_row(companies[k]) for k in sorted(companies)]
 
     with conn.transaction(), conn.cursor() as cursor:
-        cursor.executemany(INSERT_CAPTURE, capture_rows)
-        inserted = max(cursor.rowcount, 0)
+        resolution = resolve_leads(cursor, unique)
+        captures = [
+            {**r, "lead_id": resolution.lead_of_capture[r["capture_id"]]}
+            for r in unique
+        ]
+        leads = _latest_per_lead(captures)
+        capture_rows = sorted(
+            (_capture_row(r) for r in captures), key=_by("capture_id")
+        )
+        lead_rows = [leads[k] for k in sorted(leads)]
+
+        inserted = _insert_captures(cursor, capture_rows)
         cursor.executemany(UPSERT_LEAD.encode(), lead_rows)
+        save_aliases(cursor, resolution)
         if company_rows:
             cursor.executemany(UPSERT_COMPANY, company_rows)
 
     return UpsertResult(inserted, len(capture_rows) - inserted, len(lead_rows))
+
+
+def _insert_captures(
+    cursor: psycopg.Cursor[Any], capture_rows: list[dict[str, Any]]
+) -> int:
+    """COPY the rows into the staging table, then move the new ones; count them."""
+    cursor.execute(STAGE_CAPTURES)
+    with cursor.copy(COPY_CAPTURES) as copy:
+        for row in capture_rows:
+            copy.write_row([row[column] for column in CAPTURE_COLUMNS])
+    cursor.execute(MOVE_CAPTURES)
+    return max(cursor.rowcount, 0)
 
 
 def _by(field: str) -> Any:
@@ -161,7 +206,7 @@ def _capture_row(record: dict[str, Any]) -> dict[str, Any]:
         **{k: record.get(k) for k in _CAPTURE_FIELDS},
         "identity": _json(record["identity"]),
         "identity_normalized": _json(record["identity_normalized"]),
-        "context_json": record.get("context_json"),
+        "context": record.get("context_json"),
         "company": _json(record.get("company")),
         "qualification": _json(record.get("qualification")),
         "icp_code": qualification.get("icp_code"),

@@ -1,11 +1,11 @@
-"""Signed HTTP delivery of one webhook, with retries that wait off the partition."""
+"""Signed HTTP attempts of one webhook, at most N at once per endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -16,7 +16,7 @@ from sinks.errors import DestinationRefusedError
 from sinks.settings import SinkSettings
 from sinks.webhooks.delivery_log import Attempt, DeliveryLog
 from sinks.webhooks.guard import DestinationPolicy, GuardedResolver, check_destination
-from sinks.webhooks.retry import THROTTLE_STATUSES, parse_retry_after, retry_delay
+from sinks.webhooks.retry import THROTTLE_STATUSES, parse_retry_after
 from sinks.webhooks.signing import signed_headers
 
 log = structlog.get_logger(__name__)
@@ -35,23 +35,19 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """How a delivery ended; ``reason`` explains a failure for the dead letter."""
+class TryResult:
+    """How one attempt ended; ``retry_after`` is the receiver's wish, if it said."""
 
-    delivered: bool
-    attempts: int
-    reason: str = ""
-    error_type: str = ""
-
-
-@dataclass(frozen=True)
-class _Try:
     status: int | None
     error: str | None
     retry_after: float | None
+    refused: bool = False
+    latency_ms: int = 0
+    attempted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def delivered(self) -> bool:
+        """Whether the receiver took it (any 2xx)."""
         return self.status is not None and 200 <= self.status < 300
 
 
@@ -87,71 +83,32 @@ class Deliverer:
         if self._session is not None:
             await self._session.close()
 
-    async def deliver(self, job: Job) -> Outcome:
-        """Try until a 2xx, a refusal, or the last attempt; log every attempt."""
-        attempts = self._settings.webhook_max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                await check_destination(job.url, self._policy)
-            except DestinationRefusedError as refused:
-                await self._record(job, attempt, _Try(None, str(refused), None), 0)
-                log.warning(
-                    "webhook.refused",
-                    webhook_id=job.webhook_id,
-                    workspace_id=job.workspace_id,
-                    reason=refused.reason,
-                )
-                return Outcome(False, attempt, str(refused), "DestinationRefused")
+    async def attempt(self, job: Job) -> TryResult:
+        """One attempt: refuse a forbidden destination, else POST the stored bytes.
 
-            result = await self._attempt(job, attempt)
-            if result.delivered:
-                return Outcome(True, attempt)
-            if attempt < attempts:
-                await asyncio.sleep(self._delay(job, attempt, result))
+        Neither waits between attempts (the retry topic does) nor logs: the
+        caller logs once the attempt's consequence (a retry, a dead letter) is
+        durable, so a restart never mistakes a logged attempt for a finished one.
+        """
+        started = time.monotonic()
+        try:
+            await check_destination(job.url, self._policy)
+        except DestinationRefusedError as refused:
+            log.warning(
+                "webhook.refused",
+                webhook_id=job.webhook_id,
+                workspace_id=job.workspace_id,
+                reason=refused.reason,
+            )
+            return TryResult(None, str(refused), None, refused=True)
+        except OSError as error:
+            return TryResult(None, f"{type(error).__name__}: {error}", None)
 
-        reason = f"gave up after {attempts} attempts: {result.error}"
-        return Outcome(False, attempts, reason, "DeliveryExhausted")
+        result = await self._post(job)
+        return replace(result, latency_ms=int((time.monotonic() - started) * 1000))
 
-    def _delay(self, job: Job, attempt: int, result: _Try) -> float:
-        settings = self._settings
-        delay = retry_delay(
-            attempt,
-            settings.webhook_backoff_base_s,
-            settings.webhook_backoff_cap_s,
-            result.retry_after,
-            settings.webhook_retry_after_cap_s,
-        )
-        log.info(
-            "webhook.retry_scheduled",
-            webhook_id=job.webhook_id,
-            attempt=attempt,
-            status=result.status,
-            retry_in_s=round(delay, 3),
-        )
-        return delay
-
-    async def _attempt(self, job: Job, attempt: int) -> _Try:
-        """One POST of the stored bytes, signed afresh for this attempt."""
-        assert self._session is not None, "use Deliverer as an async context manager"
-        headers = signed_headers(job.webhook_id, job.body, job.secrets)
-
-        async with self._limits[job.url]:
-            started = time.monotonic()
-            try:
-                async with self._session.post(
-                    job.url, data=job.body, headers=headers, allow_redirects=False
-                ) as response:
-                    result = _result_of(response)
-            except (aiohttp.ClientError, TimeoutError, OSError) as error:
-                result = _Try(None, f"{type(error).__name__}: {error}", None)
-            latency_ms = int((time.monotonic() - started) * 1000)
-
-        await self._record(job, attempt, result, latency_ms)
-        return result
-
-    async def _record(
-        self, job: Job, attempt: int, result: _Try, latency_ms: int
-    ) -> None:
+    async def record(self, job: Job, attempt: int, result: TryResult) -> None:
+        """Append the attempt to the delivery log."""
         await self._log.record(
             Attempt(
                 webhook_id=job.webhook_id,
@@ -161,19 +118,33 @@ class Deliverer:
                 url=job.url,
                 status_code=result.status,
                 error=result.error,
-                latency_ms=latency_ms,
-                attempted_at=datetime.now(UTC),
+                latency_ms=result.latency_ms,
+                attempted_at=result.attempted_at,
                 delivered=result.delivered,
             )
         )
 
+    async def _post(self, job: Job) -> TryResult:
+        """One POST, signed afresh so the timestamp is this attempt's."""
+        assert self._session is not None, "use Deliverer as an async context manager"
+        headers = signed_headers(job.webhook_id, job.body, job.secrets)
 
-def _result_of(response: aiohttp.ClientResponse) -> _Try:
+        async with self._limits[job.url]:
+            try:
+                async with self._session.post(
+                    job.url, data=job.body, headers=headers, allow_redirects=False
+                ) as response:
+                    return _result_of(response)
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                return TryResult(None, f"{type(error).__name__}: {error}", None)
+
+
+def _result_of(response: aiohttp.ClientResponse) -> TryResult:
     status = response.status
     if 200 <= status < 300:
-        return _Try(status, None, None)
+        return TryResult(status, None, None)
 
     retry_after = None
     if status in THROTTLE_STATUSES:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    return _Try(status, f"HTTP {status}", retry_after)
+    return TryResult(status, f"HTTP {status}", retry_after)

@@ -24,6 +24,18 @@ INSERT INTO webhook_deliveries (
 """
 
 
+REMEMBER_MESSAGE = """
+INSERT INTO webhook_messages (
+    webhook_id, workspace_id, capture_id, message_key, message
+) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (webhook_id) DO NOTHING
+"""
+
+HIGHEST_ATTEMPT = """
+SELECT max(attempt) FROM webhook_deliveries WHERE webhook_id = %s
+"""
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What happened on one delivery attempt."""
@@ -72,6 +84,51 @@ class DeliveryLog:
                     sqlstate=error.sqlstate,
                 )
             return
+
+    async def remember(
+        self,
+        webhook: dict[str, Any],
+        key: bytes | None,
+        value: bytes,
+    ) -> None:
+        """Keep the message of a first attempt for later redelivery; best effort."""
+        params = (
+            webhook["webhook_id"],
+            webhook["workspace_id"],
+            webhook["capture_id"],
+            key,
+            value,
+        )
+        try:
+            conn = await self._connection()
+            await conn.execute(REMEMBER_MESSAGE, params)
+        except psycopg.Error as error:
+            if not is_transient(error):
+                raise
+            await self._reset()
+            log.error(
+                "webhook.message_not_kept",
+                webhook_id=webhook["webhook_id"],
+                sqlstate=error.sqlstate,
+            )
+
+    async def highest_attempt(self, webhook_id: str) -> int:
+        """The highest attempt number logged for a webhook, 0 when none or unknown.
+
+        Lets a retry re-read after a restart see that its attempt already
+        happened. When PostgreSQL is down the answer is 0: a possible repeat,
+        which receivers drop by webhook id, beats a delivery held back.
+        """
+        try:
+            conn = await self._connection()
+            cursor = await conn.execute(HIGHEST_ATTEMPT, (webhook_id,))
+            row = await cursor.fetchone()
+        except psycopg.Error as error:
+            if not is_transient(error):
+                raise
+            await self._reset()
+            return 0
+        return int(row[0]) if row and row[0] is not None else 0
 
     async def close(self) -> None:
         """Close the connection if one is open."""

@@ -1,30 +1,41 @@
-"""The webhook sink worker: ``webhooks`` to each workspace's receiver."""
+"""The webhook sink worker: ``webhooks`` to each workspace's receiver.
+
+First attempts come from ``webhooks``; a failed attempt is re-produced to
+``webhooks.retry`` with its next attempt number and not-before time in headers,
+and the retry lane waits for that time per message. No attempt ever waits on a
+partition, and a retry survives restarts because it lives in Kafka, not memory.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Message
 
 from schemas import codec
-from schemas.topics import WEBHOOKS, WEBHOOKS_DLQ
+from schemas.topics import WEBHOOKS, WEBHOOKS_DLQ, WEBHOOKS_RETRY
 from schemas.workspace import WorkspaceDirectory
-from sinks.kafka import DeadLetters, commit, new_consumer
+from sinks.kafka import DeadLetters, new_consumer
 from sinks.records.migrate import migrate
 from sinks.settings import SinkSettings
-from sinks.webhooks.delivery import Deliverer, Job
+from sinks.webhooks.delivery import Deliverer, Job, TryResult
 from sinks.webhooks.delivery_log import DeliveryLog
-from sinks.webhooks.offsets import OffsetTracker
+from sinks.webhooks.endpoints import EndpointHealth
+from sinks.webhooks.lane import Lane
+from sinks.webhooks.retry import retry_delay
+from sinks.webhooks.retry_queue import RetryQueue
+from sinks.webhooks.schedule import RetryState, read_state
 
 log = structlog.get_logger(__name__)
 
 STAGE = "sink.webhooks"
-POLL_S = 0.2
 DIRECTORY_READY_S = 60.0
+RETRY_GROUP_SUFFIX = ".retry"
 
 
 class Endpoints(Protocol):
@@ -35,96 +46,75 @@ class Endpoints(Protocol):
 
 
 class WebhookSink:
-    """Consumes ``webhooks`` and delivers each message as its own task."""
+    """Two lanes (first attempts, retries) feeding one deliverer."""
 
     def __init__(
         self, settings: SinkSettings, stop: threading.Event, endpoints: Endpoints
     ) -> None:
+        bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
         self._settings = settings
         self._stop = stop
         self._endpoints = endpoints
-        self._tracker = OffsetTracker()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._paused = False
-        self._consumer: Consumer = new_consumer(
-            settings.kafka_bootstrap_servers, settings.webhooks_group
+        self._dead = DeadLetters(bootstrap, WEBHOOKS_DLQ.name(prefix), STAGE)
+        self._retries = RetryQueue(bootstrap, WEBHOOKS_RETRY.name(prefix))
+        self._log = DeliveryLog(settings.database_url)
+        self._health = EndpointHealth(
+            settings.database_url, settings.webhook_disable_after_s
         )
-        self._dead = DeadLetters(
-            settings.kafka_bootstrap_servers,
-            WEBHOOKS_DLQ.name(settings.topic_prefix),
-            STAGE,
+        self._deliverer = Deliverer(settings, self._log)
+        self._lanes = (
+            Lane(
+                "first",
+                new_consumer(bootstrap, settings.webhooks_group),
+                settings.webhook_max_in_flight,
+                self._handle,
+                self._make_durable,
+            ),
+            Lane(
+                "retry",
+                new_consumer(bootstrap, settings.webhooks_group + RETRY_GROUP_SUFFIX),
+                settings.webhook_retry_max_in_flight,
+                self._handle,
+                self._make_durable,
+            ),
         )
 
     async def run(self) -> None:
         """Consume and deliver until stopped, then drain within the grace period."""
-        topic = WEBHOOKS.name(self._settings.topic_prefix)
-        self._consumer.subscribe([topic], on_revoke=self._on_revoke)
-        delivery_log = DeliveryLog(self._settings.database_url)
-        log.info("sink.started", stage=STAGE, topic=topic)
+        first, retry = self._lanes
+        first.subscribe(WEBHOOKS.name(self._settings.topic_prefix))
+        retry.subscribe(self._retries.topic)
+        log.info("sink.started", stage=STAGE)
 
         try:
-            async with Deliverer(self._settings, delivery_log) as deliverer:
+            async with self._deliverer:
                 while not self._stop.is_set():
-                    self._apply_backpressure()
-                    messages = await asyncio.to_thread(
-                        self._consumer.consume,
-                        self._settings.batch_max_size,
-                        POLL_S,
-                    )
-                    self._start_deliveries(deliverer, messages)
-                    await self._commit_done()
-                await self._drain()
+                    await asyncio.gather(first.poll(), retry.poll())
+                    self._retries.poll()
+                    for lane in self._lanes:
+                        await lane.commit_done()
+                grace = self._settings.shutdown_grace_s
+                await asyncio.gather(*(lane.drain(grace) for lane in self._lanes))
         finally:
-            self._consumer.close()
-            await delivery_log.close()
+            for lane in self._lanes:
+                lane.close()
+            await self._log.close()
+            await self._health.close()
             log.info("sink.stopped", stage=STAGE)
 
-    def _apply_backpressure(self) -> None:
-        """Pause every partition while too many deliveries are unfinished."""
-        full = self._tracker.in_flight >= self._settings.webhook_max_in_flight
-        if full != self._paused:
-            assignment = self._consumer.assignment()
-            if full:
-                self._consumer.pause(assignment)
-            else:
-                self._consumer.resume(assignment)
-            self._paused = full
-            log.info("webhook.backpressure", paused=full, in_flight=len(self._tasks))
+    def _make_durable(self) -> None:
+        self._retries.flush()
+        self._dead.flush()
 
-    def _start_deliveries(self, deliverer: Deliverer, messages: list[Message]) -> None:
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                log.warning("sink.consume_error", stage=STAGE, error=str(error))
-                continue
-
-            self._tracker.add(*_position(message))
-            task = asyncio.create_task(self._handle(deliverer, message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, deliverer: Deliverer, message: Message) -> None:
-        """Deliver one message; whatever happens, it ends delivered or dead-lettered."""
+    async def _handle(self, message: Message) -> None:
+        """Handle one message; whatever happens, it ends delivered, retried or dead."""
         workspace_id = None
         try:
             webhook = codec.decode("webhook", message.value())
             workspace_id = webhook["workspace_id"]
-            job = self._job(webhook)
-            if job is not None:
-                outcome = await deliverer.deliver(job)
-                if not outcome.delivered:
-                    self._dead.send(
-                        message, outcome.reason, outcome.error_type, workspace_id
-                    )
-                else:
-                    log.info(
-                        "webhook.delivered",
-                        webhook_id=job.webhook_id,
-                        workspace_id=workspace_id,
-                        attempts=outcome.attempts,
-                    )
+            state = read_state(message.headers())
+            await _sleep_until(state.not_before)
+            await self._attempt(message, webhook, state)
         except codec.CodecError as error:
             self._dead.send(message, str(error), "CodecError")
         except Exception as error:
@@ -133,7 +123,90 @@ class WebhookSink:
             log.exception("webhook.unexpected_error", offset=message.offset())
             self._dead.send(message, repr(error), type(error).__name__, workspace_id)
 
-        self._tracker.done(*_position(message))
+    async def _attempt(
+        self, message: Message, webhook: dict[str, Any], state: RetryState
+    ) -> None:
+        job = self._job(webhook)
+        if job is None:
+            return
+        if await self._log.highest_attempt(job.webhook_id) >= state.attempt:
+            # A copy re-read after a restart: this attempt and its consequence
+            # are already durable.
+            log.info("webhook.attempt_already_made", webhook_id=job.webhook_id)
+            return
+
+        if state.attempt == 1:
+            await self._log.remember(webhook, message.key(), message.value() or b"")
+
+        endpoint = await self._health.state(job.workspace_id, job.url)
+        if endpoint.disabled:
+            reason = f"endpoint disabled: {endpoint.reason}"
+            self._dead.send(message, reason, "EndpointDisabled", job.workspace_id)
+            return
+
+        result = await self._deliverer.attempt(job)
+        if result.delivered:
+            await self._deliverer.record(job, state.attempt, result)
+            await self._health.succeeded(job.workspace_id, job.url, datetime.now(UTC))
+            log.info(
+                "webhook.delivered",
+                webhook_id=job.webhook_id,
+                workspace_id=job.workspace_id,
+                attempts=state.attempt,
+            )
+            return
+
+        await self._after_failure(message, job, state, result)
+        await self._deliverer.record(job, state.attempt, result)
+
+    async def _after_failure(
+        self, message: Message, job: Job, state: RetryState, result: TryResult
+    ) -> None:
+        """Schedule the next attempt or dead-letter; return once that is durable."""
+        if result.refused:
+            reason, error_type = str(result.error), "DestinationRefused"
+        else:
+            now = datetime.now(UTC)
+            error = result.error or "unknown error"
+            endpoint = await self._health.failed(job.workspace_id, job.url, error, now)
+            if endpoint.disabled:
+                reason = f"endpoint disabled: {endpoint.reason}"
+                error_type = "EndpointDisabled"
+            elif state.exhausted(self._settings.webhook_max_attempts):
+                reason = f"gave up after {state.attempt} attempts: {error}"
+                error_type = "DeliveryExhausted"
+            else:
+                await self._schedule(message, job, state, result, now)
+                return
+
+        self._dead.send(message, reason, error_type, job.workspace_id)
+        await asyncio.to_thread(self._dead.flush)
+
+    async def _schedule(
+        self,
+        message: Message,
+        job: Job,
+        state: RetryState,
+        result: TryResult,
+        now: datetime,
+    ) -> None:
+        settings = self._settings
+        delay = retry_delay(
+            state.attempt,
+            settings.webhook_backoff_base_s,
+            settings.webhook_backoff_cap_s,
+            result.retry_after,
+            settings.webhook_retry_after_cap_s,
+        )
+        following = state.next(now + timedelta(seconds=delay))
+        await self._retries.schedule(message.key(), message.value() or b"", following)
+        log.info(
+            "webhook.retry_scheduled",
+            webhook_id=job.webhook_id,
+            attempt=following.attempt,
+            status=result.status,
+            retry_in_s=round(delay, 3),
+        )
 
     def _job(self, webhook: dict[str, Any]) -> Job | None:
         """The delivery to make, or None when the workspace has no active endpoint."""
@@ -157,41 +230,12 @@ class WebhookSink:
             body=webhook["payload_json"].encode("utf-8"),
         )
 
-    async def _commit_done(self) -> None:
-        """Make dead letters durable, then commit every partition's done prefix."""
-        offsets = self._tracker.committable()
-        if offsets:
-            await asyncio.to_thread(self._dead.flush)
-            await asyncio.to_thread(commit, self._consumer, offsets)
 
-    async def _drain(self) -> None:
-        """Give running deliveries the grace period; abandoned ones stay uncommitted."""
-        if self._tasks:
-            _, late = await asyncio.wait(
-                set(self._tasks), timeout=self._settings.shutdown_grace_s
-            )
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-            log.info("webhook.drained", abandoned=len(late))
-        await self._commit_done()
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Commit what is done on the partitions leaving us, then stop tracking them."""
-        keys = [(str(p.topic), int(p.partition)) for p in partitions]
-        offsets = self._tracker.committable(keys)
-        if offsets:
-            self._dead.flush()
-            commit(consumer, offsets)
-        self._tracker.forget(keys)
-
-
-def _position(message: Message) -> tuple[str, int, int]:
-    return (
-        str(message.topic()),
-        int(message.partition() or 0),
-        int(message.offset() or 0),
-    )
+async def _sleep_until(moment: datetime) -> None:
+    """Wait for ``moment`` on the loop; other messages go on meanwhile."""
+    delay = (moment - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 async def run_async(

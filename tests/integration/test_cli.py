@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 
 from tests.integration.pipeline.processes import Pipeline
 from tests.integration.receiver import WebhookReceiver
+from tests.integration.waiting import wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -42,16 +43,6 @@ def unstuck(pipeline: Pipeline, *args: str, api_key: str | None = None) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise TimeoutError("condition not met in time")
 
 
 async def post_until_known(pipeline: Pipeline, api_key: str, body: Any) -> Any:

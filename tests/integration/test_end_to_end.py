@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from tests.integration.conftest import Workspace
 from tests.integration.receiver import WebhookReceiver
+from tests.integration.waiting import wait_for
 
 EXAMPLE_BODY: dict[str, Any] = {
     "signal_type": "custom_event",
@@ -36,17 +37,6 @@ async def post(workspace: Workspace, body: dict[str, Any]) -> tuple[int, Any]:
         session.post(f"{workspace.pipeline.url}/signals", json=body) as response,
     ):
         return response.status, await response.json()
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    """Poll until ``predicate`` returns something truthy, then return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise TimeoutError("condition not met in time")
 
 
 def captures_of(database_url: str, workspace_id: str) -> list[tuple[Any, ...]]:

@@ -22,6 +22,7 @@ SERVICES = {
     "processor": "stream_processors",
     "sink-records": "sinks.records",
     "sink-webhooks": "sinks.webhooks",
+    "sink-audiences": "sinks.audiences",
 }
 
 
@@ -36,6 +37,8 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    # Processes a test ended on purpose; their logs keep their numbers.
+    ended: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -62,14 +65,17 @@ class Pipeline:
         env.update(self.extra_env)
         return env
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        """Start one more process of a service."""
+    def start(
+        self, name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start one more process of a service; ``env`` overrides (another port)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         number = len(self.processes.get(name, []))
+        number += sum(1 for ended, _ in self.ended if ended == name)
         log = (self.log_dir / f"{name}-{number}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", SERVICES[name]],
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,6 +112,27 @@ class Pipeline:
                         log.read_text(errors="replace")[-3000:] if log.exists() else ""
                     )
                     raise RuntimeError(f"{name} exited {process.returncode}:\n{tail}")
+
+    def end(
+        self,
+        name: str,
+        signum: int = signal.SIGKILL,
+        index: int = 0,
+        grace: float = 30.0,
+    ) -> int | None:
+        """Send ``signum`` to one process of a service, wait for it and forget it.
+
+        Returns its exit status, or None when it outlived ``grace`` and was killed.
+        """
+        process = self.processes[name].pop(index)
+        self.ended.append((name, process))
+        process.send_signal(signum)
+        try:
+            return process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return None
 
     def stop_all(self, grace: float = 20.0) -> None:
         for processes in self.processes.values():

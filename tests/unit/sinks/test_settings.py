@@ -23,4 +23,4 @@ def test_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.records_group == "records-blue"
     assert settings.webhook_allow_loopback is True
     assert settings.webhook_allow_private is False
-    assert settings.webhook_max_attempts == 8
+    assert settings.webhook_max_attempts == 16

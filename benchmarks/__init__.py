@@ -1,0 +1,1 @@
+"""Load measurements of the pipeline's services; run, never asserted."""

@@ -1,0 +1,1 @@
+"""Operator verbs behind ``unstuck status``, ``tail``, ``send`` and ``dlq``."""

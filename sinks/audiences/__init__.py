@@ -1,0 +1,1 @@
+"""The audience sink: membership changes and audience definitions into PostgreSQL."""

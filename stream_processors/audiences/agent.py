@@ -1,0 +1,201 @@
+"""The audience agents, registered on the processor's Faust app.
+
+Records are keyed by capture id, but membership must be decided by one worker per
+lead, so a first agent repartitions each record onto ``audience.leads`` keyed by lead
+id; a second agent consumes that topic with a changelog-backed table of per-lead
+state (co-partitioned with it) and emits entered/left events to
+``audience.membership``, keyed by lead. A timer puts a tick for each lead whose
+windowed signals age out, and for every lead of a workspace whose audiences changed,
+on the same topic, so every decision about a lead is taken in that lead's partition
+in order, and never twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import faust
+import structlog
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+
+from schemas import codec
+from schemas.topics import AUDIENCE_LEADS, AUDIENCE_MEMBERSHIP
+from stream_processors.app import app, prefix, records, settings, webhooks
+from stream_processors.audiences.directory import AudienceDirectory
+from stream_processors.audiences.evaluate import micros
+from stream_processors.audiences.membership import decide
+from stream_processors.audiences.settings import AudienceSettings
+from stream_processors.audiences.state import merge, observation, tick
+from stream_processors.audiences.webhook import entered_webhook
+
+log = structlog.get_logger("processor.audiences")
+
+audience_settings = AudienceSettings()
+leads_topic_name = AUDIENCE_LEADS.name(prefix)
+
+by_lead = app.topic(
+    leads_topic_name,
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+    allow_empty=True,
+)
+membership = app.topic(
+    AUDIENCE_MEMBERSHIP.name(prefix),
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)
+
+# Keyed by lead id and partitioned like audience.leads, so the worker that owns a
+# lead's partition owns its state and membership.
+lead_table = app.Table(
+    "audience_leads",
+    default=None,
+    key_type=bytes,
+    partitions=AUDIENCE_LEADS.partitions,
+)
+
+audiences = AudienceDirectory(settings.kafka_bootstrap_servers, prefix)
+# Audience versions the timer has already re-evaluated local leads for.
+_versions_seen: dict[str, int] = {}
+# The due time each lead was last ticked for, so a slow tick is not sent twice.
+_ticked: dict[bytes, int] = {}
+
+
+async def follow_audiences() -> None:
+    """Materialize audience definitions before the first lead is evaluated."""
+    audiences.start()
+    await asyncio.to_thread(audiences.wait_ready, 120.0)
+    log.info("audiences.ready", audiences=len(audiences))
+
+
+async def repartition(stream: faust.StreamT[bytes]) -> None:
+    """Forward each record's facts to audience.leads, keyed by its lead."""
+    async for event in stream.events():
+        message = event.message
+        try:
+            record = codec.decode("record", message.value)
+        except codec.CodecError as error:
+            # The processor wrote it, and the records sink dead-letters it; here
+            # it only cannot count towards any audience.
+            log.warning(
+                "audiences.undecodable_record",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                error=str(error),
+            )
+            continue
+        await by_lead.send(
+            key=record["lead_id"].encode(),
+            value=json.dumps(observation(record)).encode(),
+        )
+
+
+async def evaluate_leads(stream: faust.StreamT[bytes]) -> None:
+    """One lead message at a time, per partition, in offset order."""
+    async for event in stream.events():
+        message = event.message
+        try:
+            body = json.loads(message.value)
+        except (TypeError, ValueError) as error:
+            log.warning(
+                "audiences.bad_lead_message",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                error=str(error),
+            )
+            continue
+        await handle_lead(message.key, body)
+
+
+async def handle_lead(key: bytes, body: dict[str, Any]) -> None:
+    """Fold the message into the lead's state, re-decide, emit what changed."""
+    if not audiences.ready:
+        await asyncio.to_thread(audiences.wait_ready, 120.0)
+
+    now = audience_settings.clock()
+    state = merge(lead_table.get(key), body, now, audience_settings.max_signals)
+    defined = audiences.of_workspace(state["workspace_id"])
+    updated, events = decide(state, defined, now, body["cause"])
+    lead_table[key] = updated
+
+    for change in events:
+        await membership.send(
+            key=key, value=codec.encode("audience_membership", change)
+        )
+        audience = audiences.get(f"{change['workspace_id']}/{change['audience_id']}")
+        if change["member"] and audience is not None and audience["notify_webhook"]:
+            await webhooks.send(
+                key=change["workspace_id"].encode(),
+                value=codec.encode("webhook", entered_webhook(change)),
+            )
+        log.info(
+            "audience.membership_changed",
+            workspace=change["workspace_id"],
+            audience=change["audience_id"],
+            change=change["change"],
+            cause=change["cause"],
+        )
+
+
+def _owned(key: bytes, owned: set[int]) -> bool:
+    """Whether this worker consumes the lead's partition (standbys excluded)."""
+    partition = (murmur2(key) & 0x7FFFFFFF) % AUDIENCE_LEADS.partitions
+    return partition in owned
+
+
+async def tick_leads() -> None:
+    """Tick the leads whose windows moved on and those of changed audiences."""
+    if not audiences.ready:
+        return
+    now = micros(audience_settings.clock())
+    owned = {
+        tp.partition
+        for tp in app.assignor.assigned_actives()
+        if tp.topic == leads_topic_name
+    }
+    changed = _changed_workspaces()
+
+    due: list[tuple[bytes, str, str]] = []
+    for key, state in list(lead_table.data.items()):
+        if not _owned(key, owned) or not isinstance(state, dict):
+            continue
+        workspace_id = state["workspace_id"]
+        if workspace_id in changed:
+            due.append((key, workspace_id, changed[workspace_id]))
+            continue
+        due_at = state.get("due_at")
+        if due_at is not None and due_at <= now and _ticked.get(key) != due_at:
+            _ticked[key] = due_at
+            due.append((key, workspace_id, f"tick:{due_at}"))
+
+    for key, workspace_id, cause in due:
+        message = tick(workspace_id, key.decode(), cause)
+        await by_lead.send(key=key, value=json.dumps(message).encode())
+    if due:
+        log.info("audiences.ticked", leads=len(due), workspaces=len(changed))
+
+
+def _changed_workspaces() -> dict[str, str]:
+    """Workspaces with an audience created or changed since the last look."""
+    changed: dict[str, str] = {}
+    for audience in audiences.values():
+        key = f"{audience['workspace_id']}/{audience['audience_id']}"
+        if _versions_seen.get(key) != audience["version"]:
+            _versions_seen[key] = audience["version"]
+            cause = f"audience:{audience['audience_id']}:v{audience['version']}"
+            changed[audience["workspace_id"]] = cause
+    return changed
+
+
+app.task(follow_audiences)
+app.agent(records, name="audiences.repartition")(repartition)
+app.agent(by_lead, name="audiences.evaluate")(evaluate_leads)
+app.timer(audience_settings.tick_interval_seconds)(tick_leads)

@@ -1,0 +1,1 @@
+"""Fault scenarios: real processes, a private broker and database, counted I/O."""

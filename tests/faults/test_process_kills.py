@@ -1,0 +1,46 @@
+"""SIGKILL of one service mid-stream, then a restart: nothing accepted is lost."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from tests.faults.conftest import SIGNALS, Tenant
+
+
+def _kill_and_restart(tenant: Tenant, service: str, scenario: str) -> None:
+    stack = tenant.stack
+    driver = tenant.driver()
+    driver.start()
+
+    driver.wait_accepted(SIGNALS // 3)
+    stack.pipeline.end(service, signal.SIGKILL)
+    stack.start(service)
+    driver.wait()
+    result = tenant.settle_and_tally(scenario, driver)
+
+    assert driver.rejected() == {}
+    assert stack.dead() == []
+    assert result.problems() == [], result
+
+
+@pytest.mark.xfail(
+    reason="processor loses outputs on kill -9: Faust commits source offsets while"
+    " records sends are still buffered (stream_processors.app.emit); see"
+    " docs/reliability.md",
+    strict=False,
+)
+def test_processor_worker_killed(tenant: Tenant) -> None:
+    """A processor worker killed with -9 and restarted: each 2xx captured once."""
+    _kill_and_restart(tenant, "processor", "kill -9 processor")
+
+
+def test_records_sink_worker_killed(tenant: Tenant) -> None:
+    """A records sink worker killed with -9 and restarted: each 2xx stored once."""
+    _kill_and_restart(tenant, "sink-records", "kill -9 records sink")
+
+
+def test_gateway_killed(tenant: Tenant) -> None:
+    """The gateway killed with -9 and restarted: every 2xx it gave was durable."""
+    _kill_and_restart(tenant, "gateway", "kill -9 gateway")

@@ -1,0 +1,1 @@
+"""Property-based fuzzing of the gateway's request validators."""

@@ -1,0 +1,1 @@
+"""The gateway under load: shared rate limits, back-pressure, shutdown."""

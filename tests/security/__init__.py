@@ -1,0 +1,1 @@
+"""Security properties of the running pipeline, checked as tests."""
