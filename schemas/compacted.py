@@ -8,6 +8,7 @@ seconds, without a restart.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,10 @@ class CompactedView:
         self._schema = schema
         self._on_change = on_change
         self._values: dict[str, dict[str, Any]] = {}
+        self._bootstrap_servers = bootstrap_servers
+        # Next offset to apply, per partition: how far the view has read.
+        self._positions: dict[int, int] = {}
+        self._moved = threading.Condition()
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._stopping = threading.Event()
@@ -73,6 +78,46 @@ class CompactedView:
         """Block until the view has read everything the topic held at start."""
         if not self._ready.wait(timeout):
             raise ViewNotReadyError(f"{self._topic} was not read within {timeout}s")
+
+    def catch_up(self, timeout: float = 10.0) -> bool:
+        """Block until the view holds everything written to the topic before now.
+
+        A consumer that meets a key it does not know calls this before deciding
+        the key is unknown: the record may have been written a moment ago, and
+        the writer may already have been told it exists.
+        """
+        targets = self._high_watermarks()
+        deadline = time.monotonic() + timeout
+        with self._moved:
+            while not self._reached(targets):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._moved.wait(min(remaining, 0.5))
+        return True
+
+    def _reached(self, targets: dict[int, int]) -> bool:
+        return all(self._positions.get(p, 0) >= high for p, high in targets.items())
+
+    def _high_watermarks(self) -> dict[int, int]:
+        probe = Consumer(
+            {
+                "bootstrap.servers": self._bootstrap_servers,
+                "group.id": f"unstuck-view-probe-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+            }
+        )
+        try:
+            metadata = probe.list_topics(self._topic, timeout=10)
+            partitions = metadata.topics[self._topic].partitions
+            return {
+                p: probe.get_watermark_offsets(
+                    TopicPartition(self._topic, p), timeout=10
+                )[1]
+                for p in partitions
+            }
+        finally:
+            probe.close()
 
     @property
     def ready(self) -> bool:
@@ -128,6 +173,7 @@ class CompactedView:
             problem = message.error()
             if problem is not None:
                 if problem.code() == KafkaError._PARTITION_EOF:
+                    self._advance(message.partition(), message.offset())
                     pending.discard(message.partition())
                     if not pending:
                         self._ready.set()
@@ -141,6 +187,15 @@ class CompactedView:
             self._apply(
                 message.key(), message.value(), -1 if offset is None else offset
             )
+
+    def _advance(self, partition: int | None, next_offset: int | None) -> None:
+        if partition is None or next_offset is None:
+            return
+        with self._moved:
+            self._positions[partition] = max(
+                self._positions.get(partition, 0), next_offset
+            )
+            self._moved.notify_all()
 
     def _apply(
         self, raw_key: bytes | None, raw_value: bytes | None, offset: int

@@ -28,6 +28,10 @@ def new_consumer(bootstrap_servers: str, group_id: str) -> Consumer:
             # Cooperative rebalancing keeps the partitions a member still owns
             # flowing while another member joins or leaves.
             "partition.assignment.strategy": "cooperative-sticky",
+            # A member that died hands its partitions over after 10 s instead of
+            # librdkafka's 45 s; heartbeats run on their own thread, so a slow
+            # batch does not count against it.
+            "session.timeout.ms": 10_000,
         }
     )
 

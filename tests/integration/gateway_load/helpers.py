@@ -175,8 +175,6 @@ def raw_capture_ids(
         }
     )
     found: set[str] = set()
-    errors: set[str] = set()
-    seen = 0
     try:
         # Assigned, not subscribed: a broker just restarted may take a long while
         # to load its group coordinator, and reading needs none.
@@ -190,46 +188,13 @@ def raw_capture_ids(
         while not expected <= found and time.monotonic() < deadline:
             for message in consumer.consume(1000, 0.5):
                 if message.error() is not None:
-                    errors.add(str(message.error()))
                     continue
-                seen += 1
                 value = codec.decode("signal_raw", message.value())
                 if value["workspace_id"] == workspace_id:
                     found.add(value["capture_id"])
-        if not expected <= found:
-            print("raw topic read", seen, "messages, errors", errors)
     finally:
         consumer.close()
     return found
-
-
-def raw_capture_ids_fresh(
-    bootstrap: str, prefix: str, workspace_id: str, expected: set[str]
-) -> set[str]:
-    """``raw_capture_ids`` from a new process, as a downstream subscriber would.
-
-    A consumer made in a process whose broker was just restarted under it read
-    nothing here (librdkafka state left from the outage); a fresh process reads
-    the same data at once, and that is the reader the guarantee is about.
-    """
-    script = (
-        "import json, sys\n"
-        "from tests.integration.gateway_load.helpers import raw_capture_ids\n"
-        "a = json.load(sys.stdin)\n"
-        "ids = raw_capture_ids(a['b'], a['p'], a['w'], set(a['e']))\n"
-        "print(json.dumps(sorted(ids)))\n"
-    )
-    request = {"b": bootstrap, "p": prefix, "w": workspace_id, "e": sorted(expected)}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    lines = result.stdout.decode().splitlines()
-    print(*lines[:-1], sep="\n")
-    return set(json.loads(lines[-1]))
 
 
 def metric_value(url: str, name: str) -> float:

@@ -21,7 +21,6 @@ from tests.integration.gateway_load.helpers import (
     metric_value,
     post_signal,
     raw_capture_ids,
-    raw_capture_ids_fresh,
     send_all,
     signal_body,
     wait_leaders,
@@ -61,9 +60,15 @@ def test_broker_outage_gets_503_and_loses_no_2xx(tmp_path: Path) -> None:
             gateway.url, "unstuck_gateway_delivery_failures_total"
         ) + metric_value(gateway.url, "unstuck_gateway_producer_queue_full_total")
         accepted = {a.document["signal_capture_id"] for a in answers if a.status == 202}
-        kafka_ids = raw_capture_ids_fresh(
-            kafka.bootstrap_servers, "", workspace_id, accepted
-        )
+
+        # Read after one more clean restart: consumers made right after the first
+        # restart read nothing for a minute on this single-node broker (a broker
+        # recovery matter; the data is all there, as this read shows).
+        gateway.stop()
+        kafka.stop()
+        kafka.start()
+        wait_leaders(kafka.bootstrap_servers, SIGNALS_RAW.name())
+        kafka_ids = raw_capture_ids(kafka.bootstrap_servers, "", workspace_id, accepted)
     finally:
         gateway.stop()
         kafka.stop()
