@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingest_gateway import metrics
 from ingest_gateway.audiences import add_audience_routes
-from ingest_gateway.body import parse_json
+from ingest_gateway.body import may_hold_bad_text, parse_json
 from ingest_gateway.capture import Capture, answer, capture_signal, dumps
 from ingest_gateway.errors import ApiError, BackPressureError, FieldError
 from ingest_gateway.openapi import openapi_handler
@@ -258,19 +258,8 @@ async def post_batch(request: web.Request) -> web.Response:
     items = batch_items(request, raw)
 
     received_at = datetime.now(UTC)
-    results: list[dict[str, Any]] = []
-    captures: list[tuple[int, Capture]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, ApiError):
-            results.append({"index": index, "status": item.status, **item.as_json()})
-            continue
-        try:
-            signal = validate(request, item, workspace)
-        except ApiError as error:
-            results.append({"index": index, "status": error.status, **error.as_json()})
-            continue
-        capture = capture_signal(signal, workspace["workspace_id"], received_at)
-        captures.append((index, capture))
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    captures = capture_items(request, raw, items, workspace, received_at, results)
 
     headers = await spend(request, workspace, len(captures)) if captures else {}
     outcomes = await request.app[PRODUCER].send_many(
@@ -278,13 +267,51 @@ async def post_batch(request: web.Request) -> web.Response:
         [(capture.dedupe_key.encode(), capture.value) for _, capture in captures],
     )
     for (index, capture), outcome in zip(captures, outcomes, strict=True):
-        results.append(batch_result(index, capture, outcome))
+        results[index] = batch_result(index, capture, outcome)
 
-    results.sort(key=lambda r: r["index"])
-    accepted = sum(1 for r in results if r["status"] == 202)
+    accepted = sum(1 for r in results if r is not None and r["status"] == 202)
     metrics.ACCEPTED.inc(accepted)
     summary = {"accepted": accepted, "rejected": len(results) - accepted}
     return json_response({"results": results, **summary}, 200, headers)
+
+
+def capture_items(
+    request: web.Request,
+    raw: bytes,
+    items: list[Any],
+    workspace: dict[str, Any],
+    received_at: datetime,
+    results: list[dict[str, Any] | None],
+) -> list[tuple[int, Capture]]:
+    """Validate, key and encode each item; a refused item's answer goes in results.
+
+    What does not depend on the item (the clock, the limits, whether the raw text
+    could hold NUL or a lone surrogate at all) is worked out once for the batch.
+    """
+    settings = request.app[SETTINGS]
+    max_future = timedelta(seconds=settings.max_future_skew_seconds)
+    text_checked = not may_hold_bad_text(raw)
+    workspace_id = workspace["workspace_id"]
+
+    captures: list[tuple[int, Capture]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, ApiError):
+            results[index] = {"index": index, "status": item.status, **item.as_json()}
+            continue
+        try:
+            signal = validate_signal(
+                item,
+                workspace,
+                now=received_at,
+                max_future=max_future,
+                max_depth=settings.max_context_depth,
+                text_checked=text_checked,
+            )
+        except ApiError as error:
+            results[index] = {"index": index, "status": error.status, **error.as_json()}
+            continue
+        captures.append((index, capture_signal(signal, workspace_id, received_at)))
+    return captures
 
 
 def batch_items(request: web.Request, raw: bytes) -> list[Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from ingest_gateway.errors import ApiError, FieldError
@@ -40,25 +41,51 @@ class _DuplicateKeys(dict[str, Any]):
     duplicates: list[str]
 
 
-def _constant(name: str) -> _Refused:
-    return _Refused(f"{name} is not a JSON number")
+class _StrictHooks:
+    """The parser's hooks for one document, remembering whether any value was refused.
 
+    Most bodies refuse nothing, and knowing that lets ``parse_json`` skip the walk
+    that names refused values; the flag lives per document, so concurrent parses
+    never see each other's.
+    """
 
-def _finite_float(text: str) -> float | _Refused:
-    value = float(text)
-    if not math.isfinite(value):
+    __slots__ = ("refused",)
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def constant(self, name: str) -> _Refused:
+        self.refused = True
+        return _Refused(f"{name} is not a JSON number")
+
+    def finite_float(self, text: str) -> float | _Refused:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        self.refused = True
         return _Refused(f"number {text[:40]} is out of range")
-    return value
+
+    def bounded_int(self, text: str) -> int | _Refused:
+        if len(text) <= MAX_INTEGER_DIGITS:
+            return int(text)
+
+        digits = len(text.lstrip("-"))
+        if digits > MAX_INTEGER_DIGITS:
+            self.refused = True
+            return _Refused(f"integer with {digits} digits is longer than allowed")
+        return int(text)
+
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+
+        self.refused = True
+        return _first_values(pairs)
 
 
-def _bounded_int(text: str) -> int | _Refused:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INTEGER_DIGITS:
-        return _Refused(f"integer with {digits} digits is longer than allowed")
-    return int(text)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _first_values(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object that repeated keys, keeping the first value of each."""
     result: dict[str, Any] = {}
     repeated: list[str] = []
     for key, value in pairs:
@@ -66,8 +93,6 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             repeated.append(key)
             continue
         result[key] = value
-    if not repeated:
-        return result
 
     marked = _DuplicateKeys(result)
     marked.duplicates = repeated
@@ -93,19 +118,23 @@ def parse_json(raw: bytes) -> Any:
             400, "invalid_json", "the body is not UTF-8", [FieldError("$", str(error))]
         ) from error
 
+    hooks = _StrictHooks()
     try:
         document = json.loads(
             text,
-            object_pairs_hook=_object,
-            parse_constant=_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
+            object_pairs_hook=hooks.object,
+            parse_constant=hooks.constant,
+            parse_float=hooks.finite_float,
+            parse_int=hooks.bounded_int,
         )
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
         message = f"invalid JSON: {error}"
         raise ApiError(
             400, "invalid_json", message, [FieldError("$", message)]
         ) from error
+
+    if not hooks.refused:
+        return document
 
     refused = _refusals(document)
     if refused:
@@ -136,13 +165,35 @@ def _refusals(document: Any) -> list[FieldError]:
     return found[:MAX_REPORTED_FIELDS]
 
 
-def find_bad_text(value: Any, path: str, max_depth: int) -> FieldError | None:
+# The only ways NUL or a lone surrogate can enter a parsed string: the decoder
+# refuses raw control characters and UTF-8-encoded surrogates, so they must be
+# written as escapes. Paired surrogate escapes match too; they only cost the walk.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def may_hold_bad_text(raw: bytes) -> bool:
+    """Tell whether a JSON text could parse to a string ``find_bad_text`` refuses.
+
+    One scan of the raw bytes answers for every item of a batch, so the common
+    clean body skips the per-string checks and only its depth is measured.
+    """
+    return b"\x00" in raw or _SUSPECT_ESCAPE.search(raw) is not None
+
+
+def find_bad_text(
+    value: Any, path: str, max_depth: int, *, text_checked: bool = False
+) -> FieldError | None:
     """The first string holding NUL or a lone surrogate, or nesting past max_depth.
 
     Such text cannot be stored faithfully in PostgreSQL, and silently changing it
     would change the dedupe key, so the whole signal is refused instead. ``path``
     is the path of ``value`` itself; ``""`` or ``$`` for a whole body.
+    ``text_checked`` says the raw text held no escape that could produce such a
+    string (``may_hold_bad_text`` was false), so only the depth is left to check.
     """
+    if text_checked and not _too_deep(value, max_depth):
+        return None
+
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -165,9 +216,34 @@ def find_bad_text(value: Any, path: str, max_depth: int) -> FieldError | None:
     return None
 
 
+def _too_deep(value: Any, room: int) -> bool:
+    """Tell whether anything inside ``value`` lies more than ``room`` levels down.
+
+    Visits containers only, and never more than ``room`` levels of them, so it
+    costs little next to the path-naming walk it lets clean bodies skip.
+    """
+    if room < 0:
+        return True
+    if isinstance(value, dict):
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+
+    if room == 0:
+        return len(children) > 0
+    for child in children:
+        if isinstance(child, (dict, list)) and _too_deep(child, room - 1):
+            return True
+    return False
+
+
 def _text_problem(text: str) -> str | None:
     if "\x00" in text:
         return "contains a NUL character"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -9,12 +9,7 @@ from typing import Any
 
 from ingest_gateway.body import find_bad_text
 from ingest_gateway.errors import ApiError, FieldError, invalid
-from schemas.identity import (
-    CanonicalIdentity,
-    IdentityError,
-    canonicalize,
-    collect_identity_errors,
-)
+from schemas.identity import CanonicalIdentity, canonicalize_reporting
 from schemas.instant import InstantError, parse_instant
 from schemas.workspace import type_settings
 
@@ -37,7 +32,12 @@ IDENTITY_FIELDS = (
     "last_name",
     "title",
 )
+_IDENTITY_FIELD_SET = frozenset(IDENTITY_FIELDS)
 MAX_TEXT = 2048
+# One encoder for every body; context_json is stored, so these settings are fixed.
+_CONTEXT_JSON = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":")
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,14 @@ def validate_signal(
     now: datetime,
     max_future: timedelta,
     max_depth: int,
+    text_checked: bool = False,
 ) -> ValidSignal:
-    """Check one body against the contract; every offending field is named."""
+    """Check one body against the contract; every offending field is named.
+
+    ``text_checked`` passes on that the raw JSON held no escape that could make
+    NUL or a lone surrogate (``body.may_hold_bad_text``), which a batch learns
+    once for all its items.
+    """
     if not isinstance(body, dict):
         raise ApiError(
             400,
@@ -73,7 +79,7 @@ def validate_signal(
         )
 
     errors = _unknown_fields(body)
-    bad_text = find_bad_text(body, "", max_depth)
+    bad_text = find_bad_text(body, "", max_depth, text_checked=text_checked)
     if bad_text is not None:
         errors.append(bad_text)
         raise invalid(errors)
@@ -175,18 +181,12 @@ def _identity(
         errors.append(FieldError("identity", "must be an object"))
         return None, None
 
-    unknown = sorted(raw.keys() - set(IDENTITY_FIELDS))
+    unknown = sorted(raw.keys() - _IDENTITY_FIELD_SET)
     errors.extend(FieldError(f"identity.{name}", "unknown field") for name in unknown)
 
-    problems = collect_identity_errors(raw)
-    if problems:
+    canonical, problems = canonicalize_reporting(raw)
+    if canonical is None:
         errors.extend(FieldError(p.field, p.message) for p in problems)
-        return None, None
-
-    try:
-        canonical = canonicalize(raw)
-    except IdentityError as error:
-        errors.append(FieldError(error.field, error.message))
         return None, None
 
     identity = {name: raw.get(name) for name in IDENTITY_FIELDS}
@@ -200,9 +200,7 @@ def _context(body: dict[str, Any], errors: list[FieldError]) -> str | None:
     if not isinstance(context, dict):
         errors.append(FieldError("context", "must be an object"))
         return None
-    return json.dumps(
-        context, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    )
+    return _CONTEXT_JSON.encode(context)
 
 
 def _check_type_enabled(signal_type: str, workspace: dict[str, Any]) -> None:

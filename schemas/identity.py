@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote, urlsplit
@@ -91,6 +91,18 @@ _LINKEDIN_SUBDOMAIN: Final = re.compile(r"^[a-z0-9-]{1,63}$", re.ASCII)
 _PUB_ID_PART: Final = re.compile(r"^[0-9a-z]{1,4}$", re.ASCII)
 _LOCAL_PART_FORBIDDEN: Final = frozenset('"(),:;<>@[\\]')
 _SLUG_FORBIDDEN: Final = frozenset("%/?#\\")
+_HOST_END: Final = re.compile(r"[/?#]")
+# In ASCII, whitespace and control characters are exactly these; the fast paths
+# below use them and leave other text to the per-character Unicode check.
+_ASCII_SPACE_OR_CONTROL: Final = re.compile(r"[\x00-\x20\x7f]")
+_ASCII_LOCAL_PART_BAD: Final = re.compile(r'[\x00-\x20\x7f"(),:;<>@\[\\\]]')
+_ASCII_SLUG_BAD: Final = re.compile(r"[\x00-\x20\x7f%/?#\\]")
+
+# Domains, titles and the people of a feed repeat from signal to signal, so the
+# canonical forms are memoized. Only values up to this length are kept, which
+# bounds the memory a stream of long unique values can pin.
+CACHED_TEXT_LENGTH: Final = 256
+CACHE_SIZE: Final = 4096
 
 
 class IdentityError(ValueError):
@@ -110,6 +122,8 @@ def text_problem(text: str) -> str | None:
     """
     if "\x00" in text:
         return "must not contain NUL (\\u0000)"
+    if text.isascii():
+        return None
 
     try:
         text.encode("utf-8")
@@ -134,11 +148,15 @@ def _require_text(raw: object, field: str) -> str:
 
 def _has_space_or_control(text: str) -> bool:
     """Tell whether ``text`` holds whitespace or a control character."""
+    if text.isascii():
+        return _ASCII_SPACE_OR_CONTROL.search(text) is not None
     return any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in text)
 
 
 def _fold(text: str) -> str:
     """Lowercase in NFC on both sides, so folding twice changes nothing."""
+    if text.isascii():
+        return text.lower()
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
 
 
@@ -177,12 +195,23 @@ def canonical_email(raw: str) -> str:
     collapse; other providers keep their local part as written (except for case),
     because for them ``jane.doe`` and ``janedoe`` may be two people.
     """
-    text = _require_text(raw, EMAIL_FIELD).strip()
+    return _email(_require_text(raw, EMAIL_FIELD))
+
+
+def _email_of_text(raw: str) -> str:
+    """``canonical_email`` of text already known to be storable."""
+    text = raw.strip()
 
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         raise IdentityError(EMAIL_FIELD, "must look like local-part@domain")
-    if _has_space_or_control(local) or _LOCAL_PART_FORBIDDEN.intersection(local):
+    if local.isascii():
+        bad = _ASCII_LOCAL_PART_BAD.search(local) is not None
+    else:
+        bad = _has_space_or_control(local) or bool(
+            _LOCAL_PART_FORBIDDEN.intersection(local)
+        )
+    if bad:
         raise IdentityError(EMAIL_FIELD, "has characters not allowed in an address")
 
     domain = _ascii_host(domain.lower(), EMAIL_FIELD)
@@ -221,10 +250,15 @@ def canonical_domain(raw: str) -> str:
     List, which this project does not ship yet; it matters once feeds send hosts
     such as ``app.example.com`` for the company.
     """
-    text = _require_text(raw, DOMAIN_FIELD).strip().lower()
+    return _domain(_require_text(raw, DOMAIN_FIELD))
+
+
+def _domain_of_text(raw: str) -> str:
+    """``canonical_domain`` of text already known to be storable."""
+    text = raw.strip().lower()
 
     text = _SCHEME_PREFIX.sub("", text, count=1).removeprefix("//")
-    host = re.split(r"[/?#]", text, maxsplit=1)[0].rpartition("@")[2]
+    host = _HOST_END.split(text, maxsplit=1)[0].rpartition("@")[2]
     if host.startswith("["):
         raise IdentityError(DOMAIN_FIELD, "must be a domain name, not an IP address")
     host, _, port = host.partition(":")
@@ -240,7 +274,11 @@ def canonical_domain(raw: str) -> str:
 def _slug(segment: str) -> str:
     """The canonical form of one decoded LinkedIn path segment."""
     slug = _fold(segment)
-    if _SLUG_FORBIDDEN.intersection(slug) or _has_space_or_control(slug):
+    if slug.isascii():
+        bad = _ASCII_SLUG_BAD.search(slug) is not None
+    else:
+        bad = bool(_SLUG_FORBIDDEN.intersection(slug)) or _has_space_or_control(slug)
+    if bad:
         raise IdentityError(LINKEDIN_FIELD, "has characters not allowed in a profile")
     if len(slug) > MAX_SLUG_LENGTH:
         raise IdentityError(LINKEDIN_FIELD, "has a profile name that is too long")
@@ -302,7 +340,12 @@ def canonical_linkedin(raw: str) -> str:
     nothing maps them to a vanity name. Company and school pages, and anything
     that is not a profile, are refused.
     """
-    text = _require_text(raw, LINKEDIN_FIELD).strip()
+    return _linkedin(_require_text(raw, LINKEDIN_FIELD))
+
+
+def _linkedin_of_text(raw: str) -> str:
+    """``canonical_linkedin`` of text already known to be storable."""
+    text = raw.strip()
     if not text or _has_space_or_control(text):
         raise IdentityError(LINKEDIN_FIELD, "must be a URL without spaces")
 
@@ -330,6 +373,24 @@ def canonical_name(raw: str) -> str:
     return " ".join(text.split())
 
 
+def _memoized(canonical: Callable[[str], str]) -> Callable[[str], str]:
+    """``canonical`` with the results for short texts remembered."""
+    cached = functools.lru_cache(maxsize=CACHE_SIZE)(canonical)
+
+    def lookup(text: str) -> str:
+        if len(text) <= CACHED_TEXT_LENGTH:
+            return cached(text)
+        return canonical(text)
+
+    return lookup
+
+
+_email = _memoized(_email_of_text)
+_domain = _memoized(_domain_of_text)
+_linkedin = _memoized(_linkedin_of_text)
+_name = _memoized(canonical_name)
+
+
 @dataclass(frozen=True)
 class CanonicalIdentity:
     """The identity of a signal after canonicalization; None means absent."""
@@ -351,20 +412,18 @@ class CanonicalIdentity:
 
 
 _CANONICALIZERS: Final = {
-    "email": canonical_email,
-    "linkedin_url": canonical_linkedin,
-    "company_domain": canonical_domain,
+    "email": _email,
+    "linkedin_url": _linkedin,
+    "company_domain": _domain,
+    "first_name": _name,
+    "last_name": _name,
+    "title": _name,
 }
-
-
-def _canonical_field(name: str, raw: object) -> str | None:
-    """The canonical value of one identity field; blank strings count as absent."""
-    if _is_blank(raw):
-        return None
-
-    text = _require_text(raw, f"identity.{name}")
-    canonicalizer = _CANONICALIZERS.get(name, canonical_name)
-    return canonicalizer(text) or None
+# In field order, which is the order a 400 names the offending fields in.
+_FIELDS: Final = tuple(
+    (name, f"identity.{name}", canonical, name in IDENTIFYING_FIELDS)
+    for name, canonical in _CANONICALIZERS.items()
+)
 
 
 def _canonicalize_all(
@@ -376,14 +435,20 @@ def _canonicalize_all(
 
     values: dict[str, str | None] = {}
     errors: list[IdentityError] = []
-    for name in (*IDENTIFYING_FIELDS, *NAME_FIELDS):
+    identified = False
+    for name, path, canonical, identifying in _FIELDS:
+        raw = identity.get(name)
+        if _is_blank(raw):
+            values[name] = None
+            continue
+
+        identified = identified or identifying
         try:
-            values[name] = _canonical_field(name, identity.get(name))
+            values[name] = canonical(_require_text(raw, path)) or None
         except IdentityError as error:
             errors.append(error)
 
-    provided = [identity.get(name) for name in IDENTIFYING_FIELDS]
-    if all(_is_blank(value) for value in provided):
+    if not identified:
         errors.append(
             IdentityError(
                 "identity",
@@ -396,6 +461,18 @@ def _canonicalize_all(
 def _is_blank(value: object) -> bool:
     """Tell whether an identity value counts as absent."""
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def canonicalize_reporting(
+    identity: object,
+) -> tuple[CanonicalIdentity | None, list[IdentityError]]:
+    """The canonical identity and every offending field, in one pass.
+
+    The gateway needs both: the identity when all is well, every problem for the
+    400 otherwise, without canonicalizing twice on the hot path.
+    """
+    values, errors = _canonicalize_all(identity)
+    return (None if errors else CanonicalIdentity(**values)), errors
 
 
 def collect_identity_errors(identity: object) -> list[IdentityError]:

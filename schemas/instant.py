@@ -8,6 +8,7 @@ ValueError or OverflowError on edge cases; this module is the one strict reader.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
@@ -78,6 +79,21 @@ def _to_datetime(match: re.Match[str]) -> datetime:
         raise InstantError("is not a representable date and time") from error
 
 
+# A batch from one feed often stamps many events with the same instant, and the
+# text alone decides the datetime, so results are memoized; the future check,
+# which depends on the clock, is not.
+@functools.lru_cache(maxsize=4096)
+def _parsed(raw: str) -> datetime:
+    """The aware UTC datetime a timestamp text spells, or InstantError."""
+    match = _RFC3339.fullmatch(raw)
+    if match is None:
+        raise InstantError(
+            "must be an RFC 3339 timestamp with an offset, "
+            "such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00+02:00"
+        )
+    return _to_datetime(match)
+
+
 def parse_instant(
     raw: object, *, now: datetime, max_future: timedelta = DEFAULT_MAX_FUTURE
 ) -> datetime:
@@ -99,14 +115,7 @@ def parse_instant(
     if len(raw) > MAX_LENGTH:
         raise InstantError("is too long to be a timestamp")
 
-    match = _RFC3339.fullmatch(raw)
-    if match is None:
-        raise InstantError(
-            "must be an RFC 3339 timestamp with an offset, "
-            "such as 2024-05-01T12:00:00Z or 2024-05-01T14:00:00+02:00"
-        )
-
-    instant = _to_datetime(match)
+    instant = _parsed(raw)
     if instant - now > max_future:
         raise InstantError(
             f"is too far in the future (more than {max_future} ahead of the server)"

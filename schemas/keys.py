@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from json.encoder import encode_basestring as _encode_string
 from typing import Final
 
 from schemas.identity import CanonicalIdentity, IdentityError, canonical_domain
@@ -27,16 +28,50 @@ _SIGNAL_KEY_VERSION: Final = "signal/v1"
 _IDEMPOTENCY_KEY_VERSION: Final = "idempotency/v1"
 
 
-def _digest(parts: list[object]) -> str:
+# Reused, so each key does not build an encoder; settings are part of the contract.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_CANONICAL = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+_UUID_NAMESPACE_HASH: Final = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
+
+
+def _json_array(parts: list[str | int | None]) -> str:
+    """The compact JSON text of ``parts``, exactly as ``_COMPACT`` writes it.
+
+    Keys hash a handful of strings, ints and nulls; spelling those out directly
+    skips the general encoder, which costs more than the hash itself.
+    """
+    texts = []
+    for part in parts:
+        if part is None:
+            texts.append("null")
+        elif type(part) is str:
+            texts.append(_encode_string(part))
+        elif type(part) is int:
+            texts.append(int.__repr__(part))
+        else:
+            return _COMPACT.encode(parts)
+    return "[" + ",".join(texts) + "]"
+
+
+def _digest(parts: list[str | int | None]) -> str:
     """The sha256 hex of a JSON array, which separates the parts unambiguously."""
-    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_json_array(parts).encode("utf-8")).hexdigest()
 
 
-def _uuid(parts: list[object]) -> str:
-    """A uuid5 under the project namespace over the JSON text of ``parts``."""
-    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return str(uuid.uuid5(NAMESPACE, text))
+def _uuid(parts: list[str | int | None]) -> str:
+    """A uuid5 under the project namespace over the JSON text of ``parts``.
+
+    The same text ``uuid.uuid5`` produces, built without the UUID object.
+    """
+    sha1 = _UUID_NAMESPACE_HASH.copy()
+    sha1.update(_json_array(parts).encode("utf-8"))
+    raw = bytearray(sha1.digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    hexed = raw.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def dedupe_key(
@@ -122,12 +157,8 @@ def body_fingerprint(body: Mapping[str, object]) -> str:
     the caller reused a key for another event. Raises ValueError for values JSON
     cannot hold exactly (NaN, infinities), which the gateway refuses before this.
     """
-    fields = {key: value for key, value in body.items() if key != "idempotency_key"}
-    text = json.dumps(
-        fields,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    fields = body
+    if "idempotency_key" in body or type(body) is not dict:
+        fields = {k: v for k, v in body.items() if k != "idempotency_key"}
+    text = _CANONICAL.encode(fields)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

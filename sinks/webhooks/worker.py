@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -62,6 +63,9 @@ class WebhookSink:
             settings.database_url, settings.webhook_disable_after_s
         )
         self._deliverer = Deliverer(settings, self._log)
+        self._slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.webhook_concurrency_per_endpoint)
+        )
         self._lanes = (
             Lane(
                 "first",
@@ -129,22 +133,14 @@ class WebhookSink:
         job = self._job(webhook)
         if job is None:
             return
-        if await self._log.highest_attempt(job.webhook_id) >= state.attempt:
-            # A copy re-read after a restart: this attempt and its consequence
-            # are already durable.
-            log.info("webhook.attempt_already_made", webhook_id=job.webhook_id)
+        # The endpoint's slot covers the database reads before the POST too:
+        # otherwise a thousand messages of one failing endpoint queue their
+        # queries on the shared connections ahead of every other workspace.
+        async with self._slots[job.url]:
+            result = await self._try(message, webhook, job, state)
+        if result is None:
             return
 
-        if state.attempt == 1:
-            await self._log.remember(webhook, message.key(), message.value() or b"")
-
-        endpoint = await self._health.state(job.workspace_id, job.url)
-        if endpoint.disabled:
-            reason = f"endpoint disabled: {endpoint.reason}"
-            self._dead.send(message, reason, "EndpointDisabled", job.workspace_id)
-            return
-
-        result = await self._deliverer.attempt(job)
         if result.delivered:
             await self._deliverer.record(job, state.attempt, result)
             await self._health.succeeded(job.workspace_id, job.url, datetime.now(UTC))
@@ -158,6 +154,27 @@ class WebhookSink:
 
         await self._after_failure(message, job, state, result)
         await self._deliverer.record(job, state.attempt, result)
+
+    async def _try(
+        self, message: Message, webhook: dict[str, Any], job: Job, state: RetryState
+    ) -> TryResult | None:
+        """POST unless the attempt was made already or the endpoint is disabled."""
+        if await self._log.highest_attempt(job.webhook_id) >= state.attempt:
+            # A copy re-read after a restart: this attempt and its consequence
+            # are already durable.
+            log.info("webhook.attempt_already_made", webhook_id=job.webhook_id)
+            return None
+
+        if state.attempt == 1:
+            await self._log.remember(webhook, message.key(), message.value() or b"")
+
+        endpoint = await self._health.state(job.workspace_id, job.url)
+        if endpoint.disabled:
+            reason = f"endpoint disabled: {endpoint.reason}"
+            self._dead.send(message, reason, "EndpointDisabled", job.workspace_id)
+            return None
+
+        return await self._deliverer.attempt(job)
 
     async def _after_failure(
         self, message: Message, job: Job, state: RetryState, result: TryResult

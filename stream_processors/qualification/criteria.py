@@ -202,10 +202,15 @@ def _predicate(op: str, value: Any) -> Predicate:
     members = frozenset((value,)) if op in ("eq", "ne") else frozenset(value)
     if op in ("eq", "in"):
         return lambda actual: (
-            _present(actual) and any(item in members for item in _items(actual))
+            # A single text, the common case, skips building the item list.
+            actual != "" and actual.casefold() in members
+            if type(actual) is str
+            else _present(actual) and any(item in members for item in _items(actual))
         )
     return lambda actual: (
-        _present(actual) and not any(item in members for item in _items(actual))
+        actual != "" and actual.casefold() not in members
+        if type(actual) is str
+        else _present(actual) and not any(item in members for item in _items(actual))
     )
 
 

@@ -35,10 +35,14 @@ def qualify(
         "context": context or {},
         "title": _title_facts(title),
     }
+    # Profiles often read the same fields; each path is walked once per signal.
+    values: dict[tuple[str, ...], Any] = {}
 
-    icp_code, icp_score, icp_reasons = _best(rules.icps, facts, rules.icp_min_score)
+    icp_code, icp_score, icp_reasons = _best(
+        rules.icps, facts, values, rules.icp_min_score
+    )
     persona_code, persona_score, persona_reasons = _best(
-        rules.personas, facts, rules.persona_min_score
+        rules.personas, facts, values, rules.persona_min_score
     )
     return {
         "icp_code": icp_code,
@@ -61,26 +65,31 @@ def _title_facts(title: TitleProfile) -> dict[str, Any]:
 
 
 def _best(
-    profiles: tuple[Profile, ...], facts: Mapping[str, Any], min_score: int
+    profiles: tuple[Profile, ...],
+    facts: Mapping[str, Any],
+    values: dict[tuple[str, ...], Any],
+    min_score: int,
 ) -> tuple[str | None, int, list[str]]:
     """The winning code (or None under the threshold), its score and its reasons."""
     best: Profile | None = None
     best_score = 0
     for profile in profiles:
-        score = _score(profile, facts)
+        score = _score(profile, facts, values)
         if score > best_score:
             best, best_score = profile, score
 
     if best is None or best_score < min_score:
         return None, best_score, []
-    return best.code, best_score, _reasons(best, facts)
+    return best.code, best_score, _reasons(best, facts, values)
 
 
-def _score(profile: Profile, facts: Mapping[str, Any]) -> int:
+def _score(
+    profile: Profile, facts: Mapping[str, Any], values: dict[tuple[str, ...], Any]
+) -> int:
     """Matched weight over total weight, 0 to 100; a failed required criterion is 0."""
     matched = 0.0
     for criterion in profile.criteria:
-        if criterion.test(_lookup(facts, criterion.path)):
+        if criterion.test(_value(facts, criterion.path, values)):
             matched += criterion.weight
         elif criterion.required:
             return 0
@@ -88,21 +97,34 @@ def _score(profile: Profile, facts: Mapping[str, Any]) -> int:
     return int(matched * 100 / profile.total_weight + 0.5)
 
 
-def _reasons(profile: Profile, facts: Mapping[str, Any]) -> list[str]:
+def _reasons(
+    profile: Profile, facts: Mapping[str, Any], values: dict[tuple[str, ...], Any]
+) -> list[str]:
     """One line per matched criterion, naming the value seen unless it is private."""
     lines = []
     for criterion in profile.criteria:
-        actual = _lookup(facts, criterion.path)
+        actual = _value(facts, criterion.path, values)
         if criterion.test(actual):
             lines.append(f"{profile.code}: {criterion.explain(actual)}")
     return lines
+
+
+def _value(
+    facts: Mapping[str, Any], path: tuple[str, ...], values: dict[tuple[str, ...], Any]
+) -> Any:
+    """The value at ``path``, remembered in ``values`` for the other profiles."""
+    if path in values:
+        return values[path]
+    value = values[path] = _lookup(facts, path)
+    return value
 
 
 def _lookup(facts: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     """The value at a dotted path; None when any step is missing or not an object."""
     value: Any = facts
     for key in path:
-        if not isinstance(value, Mapping):
+        # Decoded JSON and Avro are plain dicts; the ABC check is the slow path.
+        if type(value) is not dict and not isinstance(value, Mapping):
             return None
         value = value.get(key)
     return value

@@ -162,7 +162,7 @@ def raw_capture_ids(
     """A workspace's capture ids in the raw topic, read until ``expected`` all show.
 
     Reading stops at the first moment every expected id was seen (or after a
-    minute), so a missing id fails the caller's comparison instead of hanging.
+    two minutes), so a missing id fails the caller's comparison instead of hanging.
     """
     topic = SIGNALS_RAW.name(prefix)
     consumer = Consumer(
@@ -184,7 +184,7 @@ def raw_capture_ids(
                 for p in range(SIGNALS_RAW.partitions)
             ]
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not expected <= found and time.monotonic() < deadline:
             for message in consumer.consume(1000, 0.5):
                 if message.error() is not None:
