@@ -45,6 +45,10 @@ class SignalProducer:
                 "bootstrap.servers": bootstrap_servers,
                 "enable.idempotence": True,
                 "acks": "all",
+                # The Java clients' hash: every writer of signals.raw (this gateway,
+                # the processor re-keying plain JSON, Faust itself) must put one
+                # dedupe key on one partition, or a replay could escape dedupe.
+                "partitioner": "murmur2_random",
                 # A request waits at most this long for its acknowledgement; past it
                 # the caller gets a 503 and retries, never a 2xx.
                 "delivery.timeout.ms": delivery_timeout_ms,

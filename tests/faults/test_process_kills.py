@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-
 from tests.faults.conftest import SIGNALS, Tenant
 
 
@@ -25,12 +23,6 @@ def _kill_and_restart(tenant: Tenant, service: str, scenario: str) -> None:
     assert result.problems() == [], result
 
 
-@pytest.mark.xfail(
-    reason="processor loses outputs on kill -9: Faust commits source offsets while"
-    " records sends are still buffered (stream_processors.app.emit); see"
-    " docs/reliability.md",
-    strict=False,
-)
 def test_processor_worker_killed(tenant: Tenant) -> None:
     """A processor worker killed with -9 and restarted: each 2xx captured once."""
     _kill_and_restart(tenant, "processor", "kill -9 processor")

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-
 from tests.faults.conftest import SIGNALS, Tenant
 from tests.integration.waiting import wait_for
 
 SHUTDOWN_ORDER = ("gateway", "processor", "sink-records", "sink-webhooks")
 
 
-@pytest.mark.xfail(
-    reason="processor loses outputs on shutdown: Faust commits source offsets while"
-    " records sends are still buffered (stream_processors.app.emit); see"
-    " docs/reliability.md",
-    strict=False,
-)
 def test_sigterm_every_component_under_load(tenant: Tenant) -> None:
     """Each service SIGTERMed mid-stream exits 0 in its grace; restarted, none lost."""
     stack = tenant.stack
