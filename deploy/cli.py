@@ -106,6 +106,15 @@ def sink_webhooks() -> None:
     main()
 
 
+@sink_app.command("audiences")
+def sink_audiences() -> None:
+    """Run the audience sink: membership changes to PostgreSQL."""
+    load_settings_env()
+    from sinks.audiences.worker import main
+
+    main()
+
+
 @workspace_app.command("create")
 def workspace_create(name: str, as_json: JsonOption = False) -> None:
     """Create a workspace; its API key is shown once and stored only hashed."""

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings
 from deploy.cli import app as cli_app
 from ingest_gateway.app import build_app
 from ingest_gateway.settings import GatewaySettings
+from sinks.audiences.worker import AudienceSinkSettings
 from sinks.settings import SinkSettings
 from stream_processors.settings import ProcessorSettings
 
@@ -39,6 +40,7 @@ SERVICE_ENV = {
     ("processor",): env_names(ProcessorSettings) | LOGGING,
     ("sink", "records"): env_names(SinkSettings) | LOGGING,
     ("sink", "webhooks"): env_names(SinkSettings) | LOGGING,
+    ("sink", "audiences"): env_names(AudienceSinkSettings) | LOGGING,
     ("init",): {"KAFKA_BOOTSTRAP_SERVERS", "UNSTUCK_TOPIC_PREFIX", "DATABASE_URL"}
     | LOGGING,
 }
