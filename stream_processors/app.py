@@ -94,11 +94,12 @@ class Worker(faust.Worker):
         self.spinner = None
 
 
+app_name = f"{prefix}{settings.processor_id}"
 app = faust.App(
-    f"{prefix}{settings.processor_id}",
+    app_name,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",
     store=settings.store_url,
-    datadir=settings.data_dir,
+    datadir=str(settings.app_data_dir(app_name)),
     topic_partitions=SIGNALS_RAW.partitions,
     topic_replication_factor=1,
     broker_commit_interval=settings.commit_interval_seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -60,3 +61,13 @@ class ProcessorSettings(BaseSettings):
     # How far in the future a plain JSON signal's occurred_at may be, as at the
     # gateway, so a body is accepted or refused the same way on both paths.
     max_future_seconds: float = DAY_SECONDS
+
+    def app_data_dir(self, app_name: str) -> Path:
+        """The app's data directory, created with its parents.
+
+        Faust creates only the last component of its data directory, so on a fresh
+        machine a default under a missing parent stopped the worker at start.
+        """
+        path = Path(self.data_dir.replace("{conf.name}", app_name))
+        path.mkdir(parents=True, exist_ok=True)
+        return path

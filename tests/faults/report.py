@@ -1,8 +1,10 @@
-"""The reliability table in docs/reliability.md, rewritten from the fault suite's rows.
+"""The reliability table, rewritten from the fault suite's rows.
 
 Rows are merged by scenario into the table already there, so running one scenario
 updates its row alone, and always written in the suite's scenario order, so the
-same figures give the same file.
+same figures give the same file. The table goes to docs/reliability.md with its
+legend, and between two markers in the README so the front page never shows
+figures the suite did not produce.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from pathlib import Path
 
 from tests.faults.audit import Tally
 
-REPORT_PATH = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+ROOT = Path(__file__).resolve().parents[2]
+REPORT_PATH = ROOT / "docs" / "reliability.md"
+README_PATH = ROOT / "README.md"
+README_START = "<!-- reliability table: written by tests/faults, do not edit -->"
+README_END = "<!-- end of reliability table -->"
 
 COLUMNS = (
     "scenario",
@@ -75,9 +81,12 @@ def _existing_rows(path: Path) -> dict[str, str]:
 
 
 def write_report(
-    tallies: list[Tally], order: list[str], path: Path = REPORT_PATH
+    tallies: list[Tally],
+    order: list[str],
+    path: Path = REPORT_PATH,
+    readme: Path = README_PATH,
 ) -> None:
-    """Merge ``tallies`` into the table at ``path`` and rewrite it."""
+    """Merge ``tallies`` into the table at ``path``, rewrite it and the README's."""
     rows = _existing_rows(path)
     for tally in tallies:
         rows[tally.scenario] = _row(tally)
@@ -89,5 +98,22 @@ def write_report(
         "|" + "|".join("---" for _ in COLUMNS) + "|",
         *(rows[name] for name in known + others),
     ]
+    table = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER + "\n".join(lines) + "\n")
+    path.write_text(HEADER + table)
+
+    if readme.exists():
+        readme.write_text(splice_table(readme.read_text(), table))
+
+
+def splice_table(text: str, table: str) -> str:
+    """``text`` with whatever stands between the README markers replaced by ``table``.
+
+    A README without the markers is returned unchanged: the table then lives in
+    docs/reliability.md alone.
+    """
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return text
+    head = text[: start + len(README_START)]
+    return head + "\n" + table + text[end:]

@@ -31,6 +31,8 @@ def _count(database_url: str) -> int:
             row = conn.execute("SELECT count(*) FROM signal_captures").fetchone()
     except psycopg.OperationalError:
         return -1
+    except psycopg.errors.UndefinedTable:
+        return 0  # the worker has not run its migrations on the fresh server yet
     return int(row[0]) if row else 0
 
 
