@@ -11,29 +11,10 @@ from ingest_gateway.body import find_bad_text
 from ingest_gateway.errors import ApiError, FieldError, invalid
 from schemas.identity import CanonicalIdentity, canonicalize_reporting
 from schemas.instant import InstantError, parse_instant
+from schemas.signal_body import BODY_FIELDS, IDENTITY_FIELDS, MAX_TEXT
 from schemas.workspace import type_settings
 
-KNOWN_FIELDS = frozenset(
-    {
-        "signal_type",
-        "source",
-        "occurred_at",
-        "identity",
-        "event_name",
-        "context",
-        "idempotency_key",
-    }
-)
-IDENTITY_FIELDS = (
-    "email",
-    "linkedin_url",
-    "company_domain",
-    "first_name",
-    "last_name",
-    "title",
-)
 _IDENTITY_FIELD_SET = frozenset(IDENTITY_FIELDS)
-MAX_TEXT = 2048
 # One encoder for every body; context_json is stored, so these settings are fixed.
 _CONTEXT_JSON = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, separators=(",", ":")
@@ -119,7 +100,7 @@ def validate_signal(
 
 def _unknown_fields(body: dict[str, Any]) -> list[FieldError]:
     return [
-        FieldError(name, "unknown field") for name in sorted(body.keys() - KNOWN_FIELDS)
+        FieldError(name, "unknown field") for name in sorted(body.keys() - BODY_FIELDS)
     ]
 
 

@@ -25,29 +25,10 @@ from typing import Any, Final
 from schemas import keys
 from schemas.identity import IdentityError, canonicalize
 from schemas.instant import InstantError, parse_instant
+from schemas.signal_body import BODY_FIELDS, IDENTITY_FIELDS, MAX_TEXT
 from schemas.workspace import type_settings
 
 WORKSPACE_HEADER: Final = "unstuck-workspace-id"
-KNOWN_FIELDS: Final = frozenset(
-    {
-        "signal_type",
-        "source",
-        "occurred_at",
-        "identity",
-        "event_name",
-        "context",
-        "idempotency_key",
-    }
-)
-IDENTITY_FIELDS: Final = (
-    "email",
-    "linkedin_url",
-    "company_domain",
-    "first_name",
-    "last_name",
-    "title",
-)
-MAX_TEXT: Final = 2048
 MAX_INTEGER_DIGITS: Final = 64
 
 
@@ -107,7 +88,7 @@ def raw_signal(
     """The ``signal_raw`` value the gateway would have written for this body."""
     if not isinstance(body, dict):
         raise PlainSignalError("invalid_signal", "$: must be a JSON object")
-    unknown = sorted(body.keys() - KNOWN_FIELDS)
+    unknown = sorted(body.keys() - BODY_FIELDS)
     if unknown:
         raise PlainSignalError("invalid_signal", f"{unknown[0]}: unknown field")
 

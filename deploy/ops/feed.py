@@ -13,15 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-IDENTITY_FIELDS = (
-    "email",
-    "linkedin_url",
-    "company_domain",
-    "first_name",
-    "last_name",
-    "title",
-)
-TOP_FIELDS = ("signal_type", "source", "occurred_at", "event_name", "idempotency_key")
+from schemas.signal_body import IDENTITY_FIELDS, TOP_LEVEL_FIELDS
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def csv_body(row: dict[str, str | None]) -> dict[str, Any]:
         if column is None or cell is None or cell == "":
             continue
         name = column.strip()
-        if name in TOP_FIELDS:
+        if name in TOP_LEVEL_FIELDS:
             body[name] = cell
         elif name.removeprefix("identity.") in IDENTITY_FIELDS:
             identity[name.removeprefix("identity.")] = cell

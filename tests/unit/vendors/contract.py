@@ -7,26 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from schemas.signal_body import BODY_FIELDS, IDENTITY_FIELDS
 from schemas.signal_types import BUILTIN_SIGNAL_TYPES
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vendors"
-BODY_FIELDS = {
-    "signal_type",
-    "source",
-    "occurred_at",
-    "identity",
-    "event_name",
-    "context",
-    "idempotency_key",
-}
-IDENTITY_FIELDS = {
-    "email",
-    "linkedin_url",
-    "company_domain",
-    "first_name",
-    "last_name",
-    "title",
-}
 MATCHABLE = {"email", "linkedin_url", "company_domain"}
 LONGEST_TEXT = 300
 
@@ -52,7 +36,7 @@ def assert_contract(body: dict[str, Any], source: str) -> None:
     assert occurred.utcoffset() is not None
 
     identity = body["identity"]
-    assert set(identity) <= IDENTITY_FIELDS
+    assert set(identity) <= set(IDENTITY_FIELDS)
     assert identity.keys() & MATCHABLE
     assert all(isinstance(v, str) and v.strip() for v in identity.values())
 
