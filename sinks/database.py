@@ -56,3 +56,25 @@ class Database:
 
     def close(self) -> None:
         self.reset()
+
+
+class AsyncDatabase:
+    """``Database`` for the asyncio workers: one lazy autocommit connection."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
+        """The open connection, reconnecting first when the last one broke."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return self._conn
+
+    async def reset(self) -> None:
+        """Forget the connection so the next use opens a fresh one."""
+        if self._conn is not None:
+            await self._conn.close()
+        self._conn = None

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from sinks.database import CONNECT_TIMEOUT_S, is_transient
+from sinks.database import AsyncDatabase, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -62,19 +62,18 @@ class DeliveryLog:
     """
 
     def __init__(self, database_url: str) -> None:
-        self._url = database_url
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._database = AsyncDatabase(database_url)
 
     async def record(self, attempt: Attempt) -> None:
         """Append one attempt, retrying once on a fresh connection."""
         for tries_left in (1, 0):
             try:
-                conn = await self._connection()
+                conn = await self._database.connection()
                 await conn.execute(INSERT_ATTEMPT, asdict(attempt))
             except psycopg.Error as error:
                 if not is_transient(error):
                     raise
-                await self._reset()
+                await self._database.reset()
                 if tries_left:
                     continue
                 log.error(
@@ -100,12 +99,12 @@ class DeliveryLog:
             value,
         )
         try:
-            conn = await self._connection()
+            conn = await self._database.connection()
             await conn.execute(REMEMBER_MESSAGE, params)
         except psycopg.Error as error:
             if not is_transient(error):
                 raise
-            await self._reset()
+            await self._database.reset()
             log.error(
                 "webhook.message_not_kept",
                 webhook_id=webhook["webhook_id"],
@@ -120,28 +119,16 @@ class DeliveryLog:
         which receivers drop by webhook id, beats a delivery held back.
         """
         try:
-            conn = await self._connection()
+            conn = await self._database.connection()
             cursor = await conn.execute(HIGHEST_ATTEMPT, (webhook_id,))
             row = await cursor.fetchone()
         except psycopg.Error as error:
             if not is_transient(error):
                 raise
-            await self._reset()
+            await self._database.reset()
             return 0
         return int(row[0]) if row and row[0] is not None else 0
 
     async def close(self) -> None:
         """Close the connection if one is open."""
-        await self._reset()
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-            )
-        return self._conn
-
-    async def _reset(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-        self._conn = None
+        await self._database.reset()

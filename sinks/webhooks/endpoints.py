@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from sinks.database import CONNECT_TIMEOUT_S, is_transient
+from sinks.database import AsyncDatabase, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -77,9 +77,8 @@ class EndpointHealth:
     """
 
     def __init__(self, database_url: str, disable_after_s: float) -> None:
-        self._url = database_url
+        self._database = AsyncDatabase(database_url)
         self._disable_after = timedelta(seconds=disable_after_s)
-        self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def state(self, workspace_id: str, url: str) -> EndpointState:
         """The endpoint's state; active when it was never seen."""
@@ -111,32 +110,20 @@ class EndpointHealth:
 
     async def close(self) -> None:
         """Close the connection if one is open."""
-        await self._reset()
+        await self._database.reset()
 
     async def _run(self, query: str, params: Any) -> list[tuple[Any, ...]]:
         for tries_left in (1, 0):
             try:
-                conn = await self._connection()
+                conn = await self._database.connection()
                 cursor = await conn.execute(query.encode(), params)
                 return await cursor.fetchall() if cursor.description else []
             except psycopg.Error as error:
                 if not is_transient(error):
                     raise
-                await self._reset()
+                await self._database.reset()
                 if not tries_left:
                     log.error(
                         "webhook.endpoint_health_unavailable", sqlstate=error.sqlstate
                     )
         return []
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
-            )
-        return self._conn
-
-    async def _reset(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-        self._conn = None
