@@ -181,7 +181,13 @@ def _context(body: dict[str, Any], errors: list[FieldError]) -> str | None:
     if not isinstance(context, dict):
         errors.append(FieldError("context", "must be an object"))
         return None
-    return _CONTEXT_JSON.encode(context)
+    try:
+        return _CONTEXT_JSON.encode(context)
+    except ValueError:
+        # The HTTP body parser already refuses NaN and overflowing numbers; a
+        # caller handing in a decoded body of its own gets the same refusal.
+        errors.append(FieldError("context", "holds a number outside JSON's range"))
+        return None
 
 
 def _check_type_enabled(signal_type: str, workspace: dict[str, Any]) -> None:

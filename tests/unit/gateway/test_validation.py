@@ -55,6 +55,8 @@ def test_valid_body_has_its_canonical_identity() -> None:
         ({"identity": {"first_name": "Ana"}}, "identity"),
         ({"identity": {"email": "not-an-email"}}, "identity.email"),
         ({"context": [1, 2]}, "context"),
+        ({"context": {"score": float("inf")}}, "context"),
+        ({"context": {"nested": [float("nan")]}}, "context"),
         ({"colour": "red"}, "colour"),
     ],
 )
