@@ -1,8 +1,11 @@
 """Avro single-object encoding of every topic value.
 
 Each message starts with the two marker bytes and the CRC-64-AVRO fingerprint of its
-writer schema, so a subscriber can tell which schema wrote it without a registry and
-an old message stays readable after the schema evolves.
+writer schema, so a subscriber can tell which schema wrote it without a registry.
+Decoding looks that fingerprint up among the current schema and every released
+version under ``avro/released/``, and resolves the writer against the current
+reader schema: a message written before a compatible change (a compacted
+``workspace.config`` entry, a record still within retention) stays readable.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import struct
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Final
 
 import fastavro
@@ -53,21 +57,56 @@ class Schema:
         return SINGLE_OBJECT_MARKER + self.fingerprint
 
 
-@cache
-def _registry() -> dict[str, Schema]:
+def load_schemas(folder: Traversable) -> dict[str, Schema]:
+    """Every schema file of one folder, parsed with the names the others define.
+
+    A released folder may lack the schemas that came after it; those are left out.
+    """
     named: dict[str, Any] = {}
     by_file: dict[str, Schema] = {}
-    package = resources.files("schemas") / "avro"
 
     for stem in SCHEMA_FILES:
-        raw = json.loads((package / f"{stem}.avsc").read_text(encoding="utf-8"))
+        path = folder / f"{stem}.avsc"
+        if not path.is_file():
+            continue
+        raw = json.loads(path.read_text(encoding="utf-8"))
         parsed = fastavro.parse_schema(raw, named_schemas=named)
-        canonical = fastavro.schema.to_parsing_canonical_form(parsed)
-        digest = fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")
-        fingerprint = struct.pack("<Q", int(digest, 16))
-        by_file[stem] = Schema(stem, parsed, fingerprint)
+        by_file[stem] = Schema(stem, parsed, fingerprint_of(parsed))
 
     return by_file
+
+
+def fingerprint_of(parsed: Any) -> bytes:
+    """The 8-byte little-endian CRC-64-AVRO fingerprint of a parsed schema."""
+    canonical = fastavro.schema.to_parsing_canonical_form(parsed)
+    digest = fastavro.schema.fingerprint(canonical, "CRC-64-AVRO")
+    return struct.pack("<Q", int(digest, 16))
+
+
+def _avro_folder() -> Traversable:
+    return resources.files("schemas") / "avro"
+
+
+@cache
+def _registry() -> dict[str, Schema]:
+    return load_schemas(_avro_folder())
+
+
+@cache
+def _writers() -> dict[str, dict[bytes, Schema]]:
+    """Per schema file, every writer schema a message may name: current and released."""
+    released = _avro_folder() / "released"
+    folders = [_avro_folder()]
+    if released.is_dir():
+        folders += sorted(
+            (f for f in released.iterdir() if f.is_dir()), key=lambda f: f.name
+        )
+
+    writers: dict[str, dict[bytes, Schema]] = {}
+    for folder in folders:
+        for stem, found in load_schemas(folder).items():
+            writers.setdefault(stem, {}).setdefault(found.fingerprint, found)
+    return writers
 
 
 def schema(stem: str) -> Schema:
@@ -90,18 +129,35 @@ def decode(stem: str, data: bytes | None) -> dict[str, Any]:
     Any failure becomes ``CodecError`` so callers can dead-letter the original
     bytes, which they still hold, without knowing fastavro's exception types.
     """
+    return decode_with(data, schema(stem), _writers().get(stem, {}))
+
+
+def decode_with(
+    data: bytes | None, reader: Schema, writers: dict[bytes, Schema]
+) -> dict[str, Any]:
+    """Decode ``data`` as ``reader``, written by the writer its fingerprint names."""
+    stem = reader.name
     if data is None:
         raise CodecError("message has no value")
-
-    reader = schema(stem)
-    if data[:HEADER_SIZE] != reader.header:
+    if data[: len(SINGLE_OBJECT_MARKER)] != SINGLE_OBJECT_MARKER:
         raise CodecError(f"message is not single-object encoded with schema {stem}")
+
+    writer = writers.get(data[len(SINGLE_OBJECT_MARKER) : HEADER_SIZE])
+    if writer is None:
+        raise CodecError(f"message names a writer schema that is no version of {stem}")
 
     try:
         value = fastavro.schemaless_reader(
-            io.BytesIO(data[HEADER_SIZE:]), reader.parsed, reader.parsed
+            io.BytesIO(data[HEADER_SIZE:]), writer.parsed, reader.parsed
         )
-    except (EOFError, ValueError, TypeError, IndexError, UnicodeDecodeError) as error:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        IndexError,
+        UnicodeDecodeError,
+        fastavro.read.SchemaResolutionError,
+    ) as error:
         raise CodecError(f"cannot decode {stem}: {error}") from error
 
     if not isinstance(value, dict):
