@@ -34,16 +34,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from deploy.local_kafka import LocalKafka, pick_port
 from deploy.topics import ensure_topics
@@ -107,32 +110,102 @@ def produce_all(bootstrap: str, topic: str, batch: list[tuple[bytes, bytes]]) ->
     producer.flush(120)
 
 
-def count_until(bootstrap: str, topic: str, count: int, timeout: float) -> float:
-    """Read ``topic`` until ``count`` messages were seen; the monotonic end time."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"bench-count-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    consumer.subscribe([topic])
-    seen = 0
-    deadline = time.monotonic() + timeout
-    try:
-        while seen < count and time.monotonic() < deadline:
-            seen += sum(1 for m in consumer.consume(10_000, 0.2) if not m.error())
-    finally:
-        consumer.close()
-    if seen < count:
-        raise TimeoutError(f"{topic}: {seen} of {count} in {timeout}s")
-    return time.monotonic()
+class OutputCounter:
+    """Counts one topic's messages, attached before the first input is produced.
+
+    Assigned to every partition from the beginning rather than joining a group,
+    so neither measurement pays (or hides) a group join at its end.
+    """
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-count-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+            }
+        )
+        self._topic = topic
+        self._consumer.assign(
+            [
+                TopicPartition(topic, partition, OFFSET_BEGINNING)
+                for partition in range(RECORDS.partitions)
+            ]
+        )
+
+    def until(self, count: int, timeout: float) -> float:
+        """Read until ``count`` messages were seen; the monotonic end time."""
+        seen = 0
+        deadline = time.monotonic() + timeout
+        try:
+            while seen < count and time.monotonic() < deadline:
+                batch = self._consumer.consume(10_000, 0.05)
+                seen += sum(1 for m in batch if not m.error())
+        finally:
+            self._consumer.close()
+        if seen < count:
+            raise TimeoutError(f"{self._topic}: {seen} of {count} in {timeout}s")
+        return time.monotonic()
 
 
-def raw_loop(bootstrap: str, batch: list[tuple[bytes, bytes]]) -> float:
-    """Messages a second of a bare confluent-kafka consume-produce loop."""
-    prefix = f"bench{uuid.uuid4().hex[:8]}."
-    ensure_topics(bootstrap, prefix)
+@dataclass(frozen=True)
+class Figures:
+    """One measurement: wall-clock throughput and the CPU its processes spent.
+
+    On a shared machine the wall clock moves with other people's load; the CPU
+    time per message of the measured processes moves much less, so it is the
+    figure to compare changes by.
+    """
+
+    rate: float
+    cpu_us: float
+
+    def __str__(self) -> str:
+        return f"{self.rate:9.0f} msg/s  {self.cpu_us:6.0f} us CPU/msg"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of the given processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    bootstrap: str, prefix: str, batch: list[tuple[bytes, bytes]], pids: list[int]
+) -> Figures:
+    """Throughput from the first input produced to the last record seen.
+
+    The raw loop and the processor are timed by this one function: inputs on
+    ``signals.raw``, outputs counted on ``records``, both loops already running
+    in their own processes (``pids``, whose CPU time is taken over the same span).
+    """
+    counter = OutputCounter(bootstrap, RECORDS.name(prefix))
+    cpu_before = cpu_seconds(pids)
+    started = time.monotonic()
+    produce_all(bootstrap, SIGNALS_RAW.name(prefix), batch)
+    finished = counter.until(len(batch), 600)
+    cpu = cpu_seconds(pids) - cpu_before
+    return Figures(len(batch) / (finished - started), cpu * 1e6 / len(batch))
+
+
+def loop_forever(bootstrap: str, prefix: str) -> None:
+    """A bare confluent-kafka consume-produce loop, until SIGTERM.
+
+    It copies each ``signals.raw`` message to ``records`` unchanged: the floor
+    of a consume-produce process on this broker. It says ``ready`` on stdout
+    once it holds its partitions, so it is timed like a settled worker.
+    """
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
     source, target = SIGNALS_RAW.name(prefix), RECORDS.name(prefix)
     consumer = Consumer(
         {
@@ -147,20 +220,44 @@ def raw_loop(bootstrap: str, batch: list[tuple[bytes, bytes]]) -> float:
     consumer.subscribe([source])
     while not consumer.assignment():
         consumer.poll(0.2)
-
-    started = time.monotonic()
-    produce_all(bootstrap, source, batch)
-    done = 0
-    while done < len(batch):
-        for message in consumer.consume(1000, 0.5):
+    print("ready", flush=True)
+    while not stopping:
+        for message in consumer.consume(1000, 0.2):
             if message.error():
                 continue
             producer.produce(target, key=message.key(), value=message.value())
-            done += 1
         producer.poll(0)
     producer.flush(60)
     consumer.close()
-    return len(batch) / (time.monotonic() - started)
+
+
+def raw_loop(bootstrap: str, batch: list[tuple[bytes, bytes]]) -> Figures:
+    """Messages a second through the bare loop, run as its own process."""
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    ensure_topics(bootstrap, prefix)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.processor", "--loop", prefix],
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the raw loop ended before it was ready")
+        return measure(bootstrap, prefix, batch, [process.pid])
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a benchmark process, killing it if it lingers."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def owned(port: int) -> int:
@@ -174,8 +271,8 @@ def owned(port: int) -> int:
 
 def processor(
     bootstrap: str, batch: list[tuple[bytes, bytes]], workers: int, guarantee: str
-) -> float:
-    """Messages a second through ``workers`` processor processes."""
+) -> Figures:
+    """Throughput through ``workers`` processor processes."""
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     ensure_topics(bootstrap, prefix)
     config, _ = new_workspace("bench", WORKSPACE_ID)
@@ -210,20 +307,12 @@ def processor(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"workers never settled; logs in {data}")
             time.sleep(0.5)
-
-        started = time.monotonic()
-        produce_all(bootstrap, SIGNALS_RAW.name(prefix), batch)
-        finished = count_until(bootstrap, RECORDS.name(prefix), len(batch), 600)
-        return len(batch) / (finished - started)
+        return measure(bootstrap, prefix, batch, [p.pid for p in processes])
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def main() -> None:
@@ -235,9 +324,14 @@ def main() -> None:
         choices=["at_least_once", "exactly_once", "both"],
         default="at_least_once",
     )
+    # Internal: the raw loop's own process, given its topic prefix.
+    parser.add_argument("--loop", metavar="PREFIX", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if args.loop:
+        loop_forever(bootstrap or "127.0.0.1:9092", args.loop)
+        return
     broker = None
     if not bootstrap:
         broker = LocalKafka(
@@ -255,14 +349,14 @@ def main() -> None:
 def run(bootstrap: str, count: int, guarantee: str) -> None:
     batch = messages(count)
     loop = raw_loop(bootstrap, batch)
-    print(f"raw confluent-kafka loop : {loop:9.0f} msg/s")
+    print(f"raw confluent-kafka loop : {loop}")
     one = processor(bootstrap, batch, 1, "at_least_once")
-    print(f"processor, 1 worker      : {one:9.0f} msg/s  ({one / loop:.2f} of raw)")
+    print(f"processor, 1 worker      : {one}  ({one.rate / loop.rate:.2f} of raw)")
     two = processor(bootstrap, batch, 2, "at_least_once")
-    print(f"processor, 2 workers     : {two:9.0f} msg/s  (x{two / one:.2f} of 1)")
+    print(f"processor, 2 workers     : {two}  ({two.rate / loop.rate:.2f} of raw)")
     if guarantee in ("exactly_once", "both"):
         eos = processor(bootstrap, batch, 1, "exactly_once")
-        print(f"exactly_once, 1 worker   : {eos:9.0f} msg/s  ({eos / one:.2f} of alo)")
+        print(f"exactly_once, 1 worker   : {eos}  ({eos.rate / one.rate:.2f} of alo)")
 
 
 if __name__ == "__main__":

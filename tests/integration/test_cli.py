@@ -104,7 +104,17 @@ async def test_operator_sets_up_a_workspace_and_receives_a_signed_result(
 
 
 def test_vendor_payloads_replay_into_postgresql(pipeline: Pipeline) -> None:
-    """Every vendor fixture maps to a signal that is accepted and stored."""
+    """Every vendor fixture maps to a signal that is accepted, stored and qualified.
+
+    HubSpot's own samples name HubSpot staff, and the remote-companies slice holds
+    HubSpot, so with that list loaded some captures fit an ICP.
+    """
+    unstuck(
+        pipeline,
+        "companies",
+        "load",
+        str(FIXTURES / "companies" / "remote_companies.csv"),
+    )
     created = unstuck(pipeline, "workspace", "create", "replay-test")
     key = created["api_key"]
 
@@ -113,9 +123,26 @@ def test_vendor_payloads_replay_into_postgresql(pipeline: Pipeline) -> None:
     workspace_id = created["workspace_id"]
     stored = wait_for(lambda: _count(pipeline, workspace_id) >= accepted and accepted)
 
+    scored, with_icp, with_persona = _qualified(pipeline, workspace_id)
+
     assert summary["counts"].keys() <= {"200", "202"}
     assert accepted >= 20
     assert stored
+    assert scored == accepted
+    assert with_icp >= 1
+    assert with_persona >= 1
+
+
+def _qualified(pipeline: Pipeline, workspace_id: str) -> tuple[int, int, int]:
+    """Captures scored at all, with an ICP code, and with a persona code."""
+    with psycopg.connect(pipeline.database_url) as connection:
+        row = connection.execute(
+            "SELECT count(rules_version), count(icp_code), count(persona_code)"
+            " FROM signal_captures WHERE workspace_id = %s",
+            (workspace_id,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _replayed(pipeline: Pipeline, key: str) -> Any:

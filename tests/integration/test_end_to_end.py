@@ -76,10 +76,8 @@ async def test_signal_is_qualified_stored_once_and_announced(
     await asyncio.sleep(1.0)
 
     assert [row[0] for row in rows] == [capture_id]
-    assert (
-        len({d.headers["webhook-id"] for d in deliveries_for(receiver, capture_id)})
-        == 1
-    )
+    assert captures_of(workspace.pipeline.database_url, workspace.id) == rows
+    assert len(deliveries_for(receiver, capture_id)) == 1
     Webhook(workspace.webhook_secret).verify(delivered[0].body, delivered[0].headers)
 
 

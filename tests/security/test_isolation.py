@@ -66,7 +66,8 @@ def test_other_workspace_cannot_write_into_a_workspace(tenant: Tenant) -> None:
     )
     mine_rows = stored_rows(tenant.stack.pipeline.database_url, tenant.workspace_id)
 
-    assert forged_status in (200, 202, 400), theirs
+    assert forged_status == 400, theirs
+    assert [f["field"] for f in theirs["error"]["fields"]] == ["workspace_id"]
     assert plain_status in (200, 202)
     assert plain["signal_capture_id"] != mine["signal_capture_id"]
     assert plain["signal_capture_id"] not in {c for c, _ in mine_rows}

@@ -263,3 +263,56 @@ async def test_openapi_document_lists_every_route(pipeline: Pipeline) -> None:
         "/readyz",
         "/openapi.json",
     } <= document["paths"].keys()
+
+
+async def test_a_body_that_is_not_json_is_refused_with_415(
+    workspace: Workspace,
+) -> None:
+    """A form or text body gets 415 on both routes, and nothing is stored."""
+    statuses = []
+    for path in ("/signals", "/signals/batch"):
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                workspace.pipeline.url + path,
+                data=json.dumps(SIGNAL).encode(),
+                headers={
+                    "Authorization": f"Bearer {workspace.api_key}",
+                    "Content-Type": "text/plain",
+                },
+            ) as response,
+        ):
+            answer = await response.json()
+            statuses.append((response.status, answer["error"]["code"]))
+
+    assert statuses == [(415, "unsupported_media_type")] * 2
+    assert stored_ids(workspace.pipeline.database_url, workspace.id) == set()
+
+
+async def test_an_announced_oversize_body_is_refused_before_it_is_sent(
+    workspace: Workspace,
+) -> None:
+    """A Content-Length past the cap gets 413 while the body has not been sent.
+
+    Only the headers and a few bytes go out: a gateway that read the body first
+    would wait for the rest instead of answering.
+    """
+    host, port = workspace.pipeline.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            "POST /signals HTTP/1.1\r\n"
+            f"Host: {host}\r\n"
+            f"Authorization: Bearer {workspace.api_key}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {64 * 1024 * 1024}\r\n"
+            "\r\n"
+            '{"signal_type": '
+        ).encode()
+    )
+    await writer.drain()
+
+    status_line = await asyncio.wait_for(reader.readline(), 30)
+    writer.close()
+
+    assert status_line.split()[1] == b"413"
