@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import structlog
@@ -99,7 +100,9 @@ class EndpointHealth:
         )
         if not rows:
             return ACTIVE
-        log.warning("webhook.endpoint_disabled", workspace_id=workspace_id, url=url)
+        # The host only: a webhook URL often carries a token in its path or query.
+        host = urlsplit(url).hostname
+        log.warning("webhook.endpoint_disabled", workspace_id=workspace_id, host=host)
         return EndpointState(True, str(rows[0][0]))
 
     async def succeeded(self, workspace_id: str, url: str, now: datetime) -> None:

@@ -204,15 +204,14 @@ async def test_slow_endpoint_does_not_delay_another_workspace(
     fast_ws = await asyncio.to_thread(_workspace, settings, server.url("fast"), fast)
 
     running.append(WorkerThread(run, settings).start())
-    sent = time.monotonic()
     ids = await asyncio.to_thread(_send, settings, [slow_ws] * 6 + [fast_ws])
     await _until(lambda: len(fast.received) == 1, "the fast delivery")
 
     db = settings.database_url
     slow_done = sum(len(_attempts(db, i)) for i in ids[:6])
     assert fast.received[0][1:] == (ids[-1], True)
-    assert fast.received[0][0] - sent < settings.webhook_timeout_s
     assert slow_done == 0
+    assert slow.concurrent == 2
     assert slow.max_concurrent <= 2
 
 

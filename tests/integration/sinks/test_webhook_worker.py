@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -18,6 +18,7 @@ from schemas import codec
 from schemas.topics import WEBHOOKS, WEBHOOKS_DLQ
 from schemas.workspace import new_webhook_secret, new_workspace, publish_workspace
 from sinks.settings import SinkSettings
+from sinks.webhooks.endpoints import EndpointHealth
 from sinks.webhooks.worker import run
 from tests.integration.sinks.conftest import (
     WorkerThread,
@@ -185,5 +186,75 @@ async def test_loopback_refused_by_default_goes_to_dead_letters(
     letter = codec.decode("dead_letter", letters[0].value())
     assert "loopback address" in letter["reason"]
     assert letter["workspace_id"] == workspace_id
+    assert codec.decode("webhook", letter["value"])["webhook_id"] == webhook_id
+    assert receiver.attempts == []
+
+
+async def test_last_failed_attempt_goes_to_dead_letters_with_its_history(
+    sink_settings: SinkSettings, receiver: Receiver, running: list[WorkerThread]
+) -> None:
+    """A receiver failing every attempt: max attempts logged, then one dead letter."""
+    failing = sink_settings.model_copy(
+        update={
+            "webhook_max_attempts": 3,
+            "webhook_backoff_base_s": 0.2,
+            "webhook_backoff_cap_s": 0.5,
+        }
+    )
+    receiver.statuses = [503]
+    workspace_id = await asyncio.to_thread(_register, failing, receiver)
+    webhook_id = await asyncio.to_thread(_send, failing, workspace_id)
+
+    running.append(WorkerThread(run, failing).start())
+    letters = await asyncio.to_thread(
+        read_all,
+        failing.kafka_bootstrap_servers,
+        WEBHOOKS_DLQ.name(failing.topic_prefix),
+        1,
+        90,
+    )
+    db = failing.database_url
+    await _until(lambda: len(_deliveries(db, webhook_id)) == 3, "three attempts")
+
+    letter = codec.decode("dead_letter", letters[0].value())
+    assert letter["error_type"] == "DeliveryExhausted"
+    assert "3 attempts" in letter["reason"]
+    assert "503" in letter["reason"]
+    assert letter["workspace_id"] == workspace_id
+    assert codec.decode("webhook", letter["value"])["webhook_id"] == webhook_id
+    assert _deliveries(db, webhook_id) == [(n, 503, False) for n in (1, 2, 3)]
+    assert [a["id"] for a in receiver.attempts] == [webhook_id] * 3
+
+
+async def test_a_disabled_endpoint_gets_nothing_and_its_webhooks_are_dead_letters(
+    sink_settings: SinkSettings, receiver: Receiver, running: list[WorkerThread]
+) -> None:
+    """Once failing long enough to be disabled, the worker no longer calls it."""
+    workspace_id = await asyncio.to_thread(_register, sink_settings, receiver)
+    health = EndpointHealth(
+        sink_settings.database_url, sink_settings.webhook_disable_after_s
+    )
+    first_failure = datetime.now(UTC) - timedelta(days=4)
+    try:
+        await health.failed(workspace_id, receiver.url, "HTTP 500", first_failure)
+        disabled = await health.failed(
+            workspace_id, receiver.url, "HTTP 502", datetime.now(UTC)
+        )
+    finally:
+        await health.close()
+    webhook_id = await asyncio.to_thread(_send, sink_settings, workspace_id)
+
+    running.append(WorkerThread(run, sink_settings).start())
+    letters = await asyncio.to_thread(
+        read_all,
+        sink_settings.kafka_bootstrap_servers,
+        WEBHOOKS_DLQ.name(sink_settings.topic_prefix),
+        1,
+        60,
+    )
+
+    letter = codec.decode("dead_letter", letters[0].value())
+    assert disabled.disabled is True
+    assert letter["error_type"] == "EndpointDisabled"
     assert codec.decode("webhook", letter["value"])["webhook_id"] == webhook_id
     assert receiver.attempts == []
