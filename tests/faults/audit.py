@@ -44,6 +44,10 @@ class Tally:
             found.append(f"records topic holds {self.on_topic} of {self.accepted}")
         if self.webhooks != self.accepted:
             found.append(f"webhooks {self.webhooks} != accepted {self.accepted}")
+        if self.webhook_repeats:
+            # A capture announced under two webhook ids: a receiver deduping by
+            # webhook-id would act on it twice.
+            found.append(f"{self.webhook_repeats} captures under a second webhook id")
         return found
 
 

@@ -39,6 +39,7 @@ RATE = 200.0 if LONG else 60.0
 SCENARIO_ORDER = [
     "kill -9 processor",
     "kill -9 records sink",
+    "kill -9 webhook sink",
     "kill -9 gateway",
     "Kafka broker restart",
     "PostgreSQL restart",
@@ -235,9 +236,11 @@ def make_tenant(stack: Stack) -> Tenant:
     config, api_key = new_workspace(tag)
     config["rate_limit_per_minute"] = 1_000_000
     config["rate_limit_per_day"] = 100_000_000
+    secret = new_webhook_secret()
+    stack.receiver.secrets[tag] = secret
     config["webhook"] = {
         "url": stack.receiver.url(tag),
-        "secrets": [new_webhook_secret()],
+        "secrets": [secret],
         "enabled": True,
     }
     pipeline = stack.pipeline

@@ -2,8 +2,9 @@
 
 Each workspace posts to ``/hooks/<tag>``; the tag's mode decides the answer:
 ``ok`` (200), ``fail`` (500), ``busy`` (503, every tenth with Retry-After) or
-``hang`` (holds the request past the sender's timeout, then 504). Only 200
-answers count as delivered.
+``hang`` (holds the request past the sender's timeout, then 504). A request
+whose Standard Webhooks signature does not verify with the tag's secret is
+answered 401. Only 200 answers count as delivered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from standardwebhooks import Webhook, WebhookVerificationError
 
 HANG_S = 3.0
 BUSY_RETRY_AFTER_S = 2
@@ -37,6 +39,7 @@ class FaultReceiver:
 
     port: int = 0
     modes: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     hits: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
     in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     peak_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -69,11 +72,21 @@ class FaultReceiver:
         self.in_flight[tag] += 1
         self.peak_in_flight[tag] = max(self.peak_in_flight[tag], self.in_flight[tag])
         try:
-            status, headers = await self._answer(tag, mode)
+            if self._verifies(tag, body, request):
+                status, headers = await self._answer(tag, mode)
+            else:
+                status, headers = 401, {}
         finally:
             self.in_flight[tag] -= 1
         self.hits[tag].append(Hit(webhook_id, capture_id, status, time.monotonic()))
         return web.Response(status=status, headers=headers)
+
+    def _verifies(self, tag: str, body: bytes, request: web.Request) -> bool:
+        try:
+            Webhook(self.secrets[tag]).verify(body, dict(request.headers))
+        except (KeyError, WebhookVerificationError):
+            return False
+        return True
 
     async def _answer(self, tag: str, mode: str) -> tuple[int, dict[str, str]]:
         if mode == "hang":

@@ -33,6 +33,11 @@ def test_records_sink_worker_killed(tenant: Tenant) -> None:
     _kill_and_restart(tenant, "sink-records", "kill -9 records sink")
 
 
+def test_webhook_sink_worker_killed(tenant: Tenant) -> None:
+    """A webhook sink worker killed with -9 and restarted: each result announced."""
+    _kill_and_restart(tenant, "sink-webhooks", "kill -9 webhook sink")
+
+
 def test_gateway_killed(tenant: Tenant) -> None:
     """The gateway killed with -9 and restarted: every 2xx it gave was durable."""
     _kill_and_restart(tenant, "gateway", "kill -9 gateway")

@@ -7,7 +7,13 @@ import signal
 from tests.faults.conftest import SIGNALS, Tenant
 from tests.integration.waiting import wait_for
 
-SHUTDOWN_ORDER = ("gateway", "processor", "sink-records", "sink-webhooks")
+SHUTDOWN_ORDER = (
+    "gateway",
+    "processor",
+    "sink-records",
+    "sink-webhooks",
+    "sink-audiences",
+)
 
 
 def test_sigterm_every_component_under_load(tenant: Tenant) -> None:
