@@ -283,6 +283,10 @@ _FINANCE_CONTROLLER_BEFORE: Final = frozenset(
     {"corporate", "financial", "finance", "group", "division", "assistant", "plant"}
 )
 _BREAKS: Final = frozenset({",", "/", "|", ";", ":", "and", "-"})
+# Words before "partner" that keep it a partner of the firm.
+_FIRM_PARTNER_BEFORE: Final = frozenset(
+    {"senior", "equity", "founding", "junior", "salaried", "name", "associate"}
+)
 
 _SIMPLE_RANKS: Final[dict[str, str]] = {
     "vp": "vp",
@@ -306,7 +310,6 @@ _SIMPLE_RANKS: Final[dict[str, str]] = {
     "direktor": "director",
     "general_manager": "director",
     "chief_of_staff": "director",
-    "partner": "director",
     "chair": "director",
     "manager": "manager",
     "managers": "manager",
@@ -718,9 +721,17 @@ def _contextual_rank(
             return "head"
         return "lead" if after in _HEAD_LEAD_NOUNS else None
     if word == "principal":
+        # "School Principal", "Principal of ..." run a school; "Principal
+        # Solutions Architect" is a senior individual contributor.
         if after is None or after in _BREAKS or after == "of":
             return "director"
-        return "senior" if after in _SENIOR_ROLE_NOUNS else None
+        return "senior"
+    if word == "partner":
+        # An equity partner of a firm ranks as a director; an "HR Business
+        # Partner" or a "Talent Acquisition Partner" is an individual contributor.
+        if before is None or before in _BREAKS or before in _FIRM_PARTNER_BEFORE:
+            return "director"
+        return None
     if word == "staff":
         return "senior" if after in _SENIOR_ROLE_NOUNS else None
     if word == "senior":

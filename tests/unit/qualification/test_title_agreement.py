@@ -12,6 +12,11 @@ from stream_processors.qualification.titles import parse_title
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "titles"
 FLOOR = 0.8
+# heldout2 was labelled by a second engineer before the parser saw it. Its
+# department agreement, 0.77 when first measured, is the figure that says how far
+# the lexicon is from someone else's judgement (production and logistics trades,
+# which that labeller counts as operations); the floor guards it from regressing.
+FLOORS = {("heldout2", "department"): 0.75}
 
 
 def _labelled(split: str | None = None) -> list[dict[str, str]]:
@@ -36,10 +41,10 @@ _PREDICTIONS: dict[str, Callable[[str], str]] = {
 }
 
 
-@pytest.mark.parametrize("split", ["dev", "heldout", None])
+@pytest.mark.parametrize("split", ["dev", "heldout", "heldout2", None])
 @pytest.mark.parametrize("aspect", ["seniority", "department", "persona"])
 def test_agreement_with_hand_labels(aspect: str, split: str | None) -> None:
-    """Parser and default personas agree with the hand labels at least 80%."""
+    """Parser and default personas agree with the hand labels (80% unless noted)."""
     rows = _labelled(split)
     predict = _PREDICTIONS[aspect]
 
@@ -51,7 +56,7 @@ def test_agreement_with_hand_labels(aspect: str, split: str | None) -> None:
     )
 
     assert len(rows) >= 50
-    assert share >= FLOOR
+    assert share >= FLOORS.get((split or "all", aspect), FLOOR)
 
 
 def _ipod_tokens(label: str) -> list[str]:

@@ -38,6 +38,11 @@ from stream_processors.qualification.titles import TitleProfile, parse_title
         ("Software Engineer @ Acme", "individual", "engineering"),
         ("Salesperson", "individual", "sales"),
         ("R&D Director", "director", "engineering"),
+        ("Principal Solutions Architect", "senior", "engineering"),
+        ("School Principal", "director", "other"),
+        ("Partner, Deloitte", "director", "other"),
+        ("HR Business Partner", "individual", "hr"),
+        ("Talent Acquisition Partner", "individual", "hr"),
     ],
 )
 def test_real_titles(title: str, seniority: str, department: str) -> None:
