@@ -55,6 +55,29 @@ def current_workspace(api_key: str) -> dict[str, Any]:
     return config
 
 
+def set_limits(
+    api_key: str, per_minute: int | None, per_day: int | None
+) -> dict[str, Any]:
+    """Raise or lower the workspace's event budgets; unset ones are kept."""
+    for name, value in (("--per-minute", per_minute), ("--per-day", per_day)):
+        if value is not None and value < 1:
+            raise SystemExit(f"{name} must be at least 1")
+
+    config = current_workspace(api_key)
+    changed = {
+        **config,
+        "rate_limit_per_minute": per_minute or config["rate_limit_per_minute"],
+        "rate_limit_per_day": per_day or config["rate_limit_per_day"],
+    }
+    bootstrap, prefix = _kafka()
+    publish_workspace(bootstrap, prefix, changed)
+    return {
+        "workspace_id": changed["workspace_id"],
+        "rate_limit_per_minute": changed["rate_limit_per_minute"],
+        "rate_limit_per_day": changed["rate_limit_per_day"],
+    }
+
+
 def add_signal_type(
     api_key: str, name: str, description: str, autoqualify: bool, sub_rules: str
 ) -> dict[str, Any]:

@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
+from confluent_kafka import KafkaException
 
 from deploy import admin, key_commands
 from deploy.cli_audiences import audience_app
@@ -130,6 +132,38 @@ def workspace_create(name: str, as_json: JsonOption = False) -> None:
     )
 
 
+@workspace_app.command("limits")
+def workspace_limits(
+    per_minute: Annotated[
+        int | None, typer.Option("--per-minute", help="Events a minute.")
+    ] = None,
+    per_day: Annotated[
+        int | None, typer.Option("--per-day", help="Events a day.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show or change the event budgets of the workspace of UNSTUCK_API_KEY."""
+    load_settings_env()
+    api_key = require("UNSTUCK_API_KEY")
+    if per_minute is None and per_day is None:
+        config = admin.current_workspace(api_key)
+        limits = {
+            "workspace_id": config["workspace_id"],
+            "rate_limit_per_minute": config["rate_limit_per_minute"],
+            "rate_limit_per_day": config["rate_limit_per_day"],
+        }
+    else:
+        limits = admin.set_limits(api_key, per_minute, per_day)
+    emit(
+        limits,
+        as_json,
+        [
+            f"{limits['rate_limit_per_minute']:,} events a minute, "
+            f"{limits['rate_limit_per_day']:,} a day"
+        ],
+    )
+
+
 @signal_type_app.command("add")
 def signal_type_add(
     name: str,
@@ -182,6 +216,31 @@ def replay(
     emit(summary, as_json, [json.dumps(summary["counts"])])
 
 
+# Mistakes a user makes and infrastructure a user has not started: each is told in
+# one line, not as a traceback. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (FileNotFoundError, IsADirectoryError, PermissionError, ValueError)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    app()
+    try:
+        app()
+    except USER_ERRORS as error:
+        raise SystemExit(f"error: {describe(error)}") from None
+    except KafkaException as error:
+        raise SystemExit(
+            f"error: Kafka did not answer ({error.args[0].str()}); is `unstuck dev` "
+            "running, or KAFKA_BOOTSTRAP_SERVERS right?"
+        ) from None
+    except psycopg.OperationalError as error:
+        raise SystemExit(
+            f"error: PostgreSQL did not answer ({error}); is `unstuck dev` running, "
+            "or DATABASE_URL right?"
+        ) from None
+
+
+def describe(error: OSError | ValueError) -> str:
+    """One line naming the file where the error is about one."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.strerror}: {error.filename}"
+    return str(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import time
@@ -23,7 +24,13 @@ from sinks.records.migrate import migrate
 log = structlog.get_logger("dev")
 
 DEV_WORKSPACE = "dev"
+# The dev workspace is for trying feeds on one's own machine, where the production
+# default (500 a minute) would turn a 10,000-row `unstuck send` into 20 minutes of
+# 429s. Workspaces made with `unstuck workspace create` keep the defaults.
+DEV_LIMIT_PER_MINUTE = 100_000
+DEV_LIMIT_PER_DAY = 10_000_000
 READY_TIMEOUT = 120.0
+LOCK_FILE = "dev.lock"
 
 
 def start_kafka(stack: ExitStack, data_dir: Path, previous: dict[str, str]) -> str:
@@ -65,6 +72,8 @@ def ensure_dev_workspace(bootstrap: str, previous_key: str | None) -> str:
         directory.stop()
 
     config, api_key = new_workspace(DEV_WORKSPACE)
+    config["rate_limit_per_minute"] = DEV_LIMIT_PER_MINUTE
+    config["rate_limit_per_day"] = DEV_LIMIT_PER_DAY
     publish_workspace(bootstrap, "", config)
     return api_key
 
@@ -73,7 +82,14 @@ def children(data_dir: Path) -> list[Child]:
     logs = data_dir / "logs"
     return [
         Child("gateway", service_argv("ingest_gateway"), logs / "gateway.log"),
-        Child("processor", service_argv("stream_processors"), logs / "processor.log"),
+        Child(
+            "processor",
+            service_argv("stream_processors"),
+            logs / "processor.log",
+            # Faust's state lives with the stack's other data, not in a folder
+            # every stack on the machine would share.
+            env={"UNSTUCK_DATA_DIR": str(data_dir.resolve() / "processor")},
+        ),
         Child("sink-records", service_argv("sinks.records"), logs / "sink-records.log"),
         Child(
             "sink-webhooks", service_argv("sinks.webhooks"), logs / "sink-webhooks.log"
@@ -101,14 +117,39 @@ def wait_until_ready(url: str, supervisor: Supervisor, timeout: float) -> None:
     raise SystemExit(f"the gateway was not ready within {timeout:.0f}s; see logs")
 
 
+def hold_data_dir(stack: ExitStack, data_dir: Path) -> None:
+    """Refuse a second ``unstuck dev`` on the same folder while one runs.
+
+    Two brokers on one log directory corrupt the metadata log, and the second
+    run would rewrite the first one's ports in ``dev.env``. The lock is the
+    kernel's, so it goes away with the process however it ends.
+    """
+    lock = stack.enter_context((data_dir / LOCK_FILE).open("a+", encoding="utf-8"))
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        raise SystemExit(
+            f"unstuck dev is already running on {data_dir} (pid {holder}); "
+            "stop it first, or pass another --data-dir"
+        ) from None
+
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+
+
 def run_dev(data_dir: Path, port: int) -> None:
     """Start everything, print how to reach it, and supervise until interrupted."""
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     env_path = data_dir / ENV_FILE
-    previous = read_env_file(env_path)
 
     with ExitStack() as stack:
+        hold_data_dir(stack, data_dir)
+        previous = read_env_file(env_path)
         bootstrap = start_kafka(stack, data_dir, previous)
         database_url = start_postgres(stack, data_dir, previous)
         ensure_topics(bootstrap)

@@ -30,6 +30,8 @@ class Child:
     name: str
     argv: list[str]
     log_path: Path
+    # Variables for this child alone, over the supervisor's shared environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -96,7 +98,7 @@ class Supervisor:
             child.log_file = child.log_path.open("ab")
         child.process = subprocess.Popen(
             child.argv,
-            env=self.env,
+            env={**self.env, **child.env},
             stdin=subprocess.DEVNULL,
             stdout=child.log_file,
             stderr=subprocess.STDOUT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from typing import IO, Any
 
 import aiohttp
 
+from deploy.devstack import DEV_LIMIT_PER_MINUTE
 from deploy.environment import read_env_file
 
 READY_LINE = "Unstuck is ready"
@@ -60,6 +62,25 @@ def wait_ready(process: Any, timeout: float = 150.0) -> list[str]:
     raise AssertionError("unstuck dev never became ready:\n" + "".join(lines[-40:]))
 
 
+def unstuck_json(data_dir: Path, *args: str) -> Any:
+    """A verb run as a user would, beside the stack: settings from its dev.env."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("UNSTUCK_") and key != "KAFKA_BOOTSTRAP_SERVERS"
+    }
+    env["UNSTUCK_DATA_DIR"] = str(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
 def stop(process: Any) -> int:
     process.send_signal(signal.SIGTERM)
     code: int = process.wait(60)
@@ -69,7 +90,7 @@ def stop(process: Any) -> int:
 async def test_dev_answers_and_restarts_with_the_same_key(
     tmp_path: Path, kafka_bootstrap: str, database_url: str
 ) -> None:
-    """The printed key gets a qualified 200; SIGTERM exits 0; restarts keep the key."""
+    """A qualified 200 for the printed key; a rival dev refused; restarts keep it."""
     data_dir = tmp_path / "dev"
     body = {
         "signal_type": "custom_event",
@@ -89,6 +110,10 @@ async def test_dev_answers_and_restarts_with_the_same_key(
             session.post(f"{settings['UNSTUCK_URL']}/signals", json=body) as response,
         ):
             status, answer = response.status, await response.json()
+        rival = start_dev(data_dir, kafka_bootstrap, database_url)
+        rival_output, _ = rival.communicate(timeout=60)
+        limits = unstuck_json(data_dir, "workspace", "limits", "--json")
+        env_during = read_env_file(data_dir / "dev.env")
     finally:
         first_exit = stop(first)
 
@@ -101,6 +126,11 @@ async def test_dev_answers_and_restarts_with_the_same_key(
 
     assert status == 200, answer
     assert answer["qualification"] is not None
+    assert rival.returncode != 0
+    assert "already running" in rival_output
+    assert env_during == settings
+    assert limits["rate_limit_per_minute"] == DEV_LIMIT_PER_MINUTE
+    assert (data_dir / "processor").is_dir()
     assert first_exit == 0
     assert again["UNSTUCK_API_KEY"] == settings["UNSTUCK_API_KEY"]
     assert second_exit == 0
