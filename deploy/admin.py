@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from confluent_kafka import Producer
@@ -22,6 +23,9 @@ from schemas.workspace import (
     new_workspace,
     publish_workspace,
 )
+
+if TYPE_CHECKING:
+    from ingest_gateway.vendors import FileMapping
 
 REPLAY_CONCURRENCY = 8
 
@@ -151,16 +155,57 @@ def load_companies(path: Path) -> dict[str, int]:
 def replay_vendor_files(
     url: str, api_key: str, paths: list[Path], vendor: str | None
 ) -> dict[str, Any]:
-    """Map each vendor payload to signal bodies and POST them one by one."""
-    from ingest_gateway.vendors import signals_from_file
+    """Map each vendor payload to signal bodies and POST them one by one.
+
+    Each file gets a line on stderr naming the vendor it was recognised as, so a
+    file that maps to nothing is told apart from one that was sent.
+    """
+    from ingest_gateway.vendors import map_file
 
     bodies: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
     for path in paths:
-        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
-        for file in files:
-            if not file.name.startswith("_"):
-                bodies.extend(signals_from_file(file, vendor))
-    return asyncio.run(_post_all(url, api_key, bodies))
+        found = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        for file in found:
+            if file.name.startswith("_"):
+                continue
+            mapping = map_file(file, vendor)
+            bodies.extend(mapping.signals)
+            files.append(
+                {
+                    "file": str(file),
+                    "vendors": list(mapping.vendors),
+                    "signals": len(mapping.signals),
+                    "unrecognized": mapping.unrecognized,
+                }
+            )
+            sys.stderr.write(describe_mapping(mapping) + "\n")
+    summary = asyncio.run(_post_all(url, api_key, bodies))
+    return {**summary, "files": files}
+
+
+def describe_mapping(mapping: FileMapping) -> str:
+    """A file that sends nothing says why: no payload, no known vendor, no lead."""
+    from ingest_gateway.vendors import VENDORS
+
+    if not mapping.vendors:
+        if not mapping.payloads:
+            return f"{mapping.path}: no payloads in the file; nothing to send"
+        known = ", ".join(sorted(VENDORS))
+        return (
+            f"{mapping.path}: not recognised as a payload of any vendor ({known});"
+            " nothing to send (name the vendor with --vendor)"
+        )
+
+    line = f"{mapping.path}: {', '.join(mapping.vendors)}"
+    count = len(mapping.signals)
+    if count:
+        line += f", {count} signal{'s' if count != 1 else ''}"
+    else:
+        line += ", no signals (no payload names a lead, or none is an event we map)"
+    if mapping.unrecognized:
+        line += f"; {mapping.unrecognized} payload(s) of no known vendor skipped"
+    return line
 
 
 async def _post_all(

@@ -213,7 +213,14 @@ def replay(
     summary = admin.replay_vendor_files(
         require("UNSTUCK_URL"), require("UNSTUCK_API_KEY"), paths, vendor
     )
-    emit(summary, as_json, [json.dumps(summary["counts"])])
+    counts = summary["counts"]
+    if counts:
+        answered = sorted(counts.items())
+        answers = ", ".join(f"{n} answered {code}" for code, n in answered)
+        line = f"sent {sum(counts.values())} signals: {answers}"
+    else:
+        line = "nothing sent: no file held a payload this command recognises"
+    emit(summary, as_json, [line])
 
 
 # Mistakes a user makes and infrastructure a user has not started: each is told in

@@ -7,6 +7,7 @@ redelivers another workspace's webhooks.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -41,12 +42,35 @@ def _context() -> tuple[Any, str]:
     return SinkSettings(), str(workspace["workspace_id"])
 
 
-def _echo(rows: list[dict[str, Any]], as_json: bool, line: str) -> None:
+def _echo(
+    rows: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str]
+) -> None:
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
     for row in rows:
-        typer.echo(line.format(**row))
+        typer.echo(line(row))
+
+
+def delivery_line(row: dict[str, Any]) -> str:
+    """One attempt; an attempt that got no answer says so instead of a blank code."""
+    code = row.get("status_code")
+    answer = "no response" if code is None else f"status {code}"
+    line = (
+        f"{row['attempted_at']} {row['webhook_id']} attempt {row['attempt']}"
+        f" capture {row['capture_id']} {answer} delivered={row['delivered']}"
+    )
+    return f"{line} {row['error']}" if row.get("error") else line
+
+
+def endpoint_line(row: dict[str, Any]) -> str:
+    """One endpoint; why it is disabled, or its last error while it is failing."""
+    line = f"{row['url']} {row['status']} failures={row['consecutive_failures']}"
+    if row.get("disabled_reason"):
+        return f"{line} {row['disabled_reason']}"
+    if row.get("consecutive_failures") and row.get("last_error"):
+        return f"{line} last error: {row['last_error']}"
+    return line
 
 
 @deliveries_app.command("list")
@@ -66,12 +90,7 @@ def deliveries_list(
     rows = list_deliveries(
         settings.database_url, workspace_id, capture, delivered, limit
     )
-    _echo(
-        rows,
-        as_json,
-        "{attempted_at} {webhook_id} attempt {attempt} capture {capture_id}"
-        " status {status_code} delivered={delivered} {error}",
-    )
+    _echo(rows, as_json, delivery_line)
 
 
 @deliveries_app.command("redeliver")
@@ -100,7 +119,11 @@ def deliveries_redeliver(
         settings, workspace_id, webhook_ids, since, until, include_delivered
     )
     rows = [{"webhook_id": r.webhook_id, "attempt": r.attempt} for r in done]
-    _echo(rows, as_json, "re-enqueued {webhook_id} as attempt {attempt}")
+    _echo(
+        rows,
+        as_json,
+        lambda r: f"re-enqueued {r['webhook_id']} as attempt {r['attempt']}",
+    )
     if not as_json:
         typer.echo(f"{len(rows)} webhook(s) re-enqueued")
 
@@ -112,11 +135,7 @@ def deliveries_endpoints(as_json: JsonOption = False) -> None:
 
     settings, workspace_id = _context()
     rows = list_endpoints(settings.database_url, workspace_id)
-    _echo(
-        rows,
-        as_json,
-        "{url} {status} failures={consecutive_failures} {disabled_reason}",
-    )
+    _echo(rows, as_json, endpoint_line)
 
 
 @deliveries_app.command("enable")
@@ -126,4 +145,8 @@ def deliveries_enable(url: str, as_json: JsonOption = False) -> None:
 
     settings, workspace_id = _context()
     found = enable_endpoint(settings.database_url, workspace_id, url)
-    _echo([{"url": url, "enabled": found}], as_json, "{url} enabled={enabled}")
+    _echo(
+        [{"url": url, "enabled": found}],
+        as_json,
+        lambda r: f"{r['url']} enabled={r['enabled']}",
+    )

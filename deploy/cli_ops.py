@@ -9,16 +9,28 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from deploy.environment import load_settings_env, require
 from deploy.ops.target import kafka_target
+
+if TYPE_CHECKING:
+    from deploy.ops.send import Wait
 
 ops_app = typer.Typer()
 dlq_app = typer.Typer(help="Dead letters: list, show, redrive.", no_args_is_help=True)
@@ -115,10 +127,14 @@ def send(
     max_retries: Annotated[int, typer.Option("--max-retries", min=0)] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """Send a vendor feed through POST /signals/batch, with progress and a summary."""
+    """Send a vendor feed through POST /signals/batch, with progress and a summary.
+
+    Exits 0 when every row was accepted or a duplicate, and 1 when any row was
+    rejected, so a script can tell a clean feed from one that needs fixing.
+    """
     load_settings_env()
     from deploy.ops.feed import read_feed
-    from deploy.ops.send import Sender, SendOptions
+    from deploy.ops.send import Sender, SendOptions, summary_lines
 
     rows = read_feed(file)
     options = SendOptions(
@@ -129,58 +145,91 @@ def send(
         max_retries,
     )
     console = Console(stderr=True)
-    with _Progress(console, len(rows)) as advance:
-        summary = Sender(options, on_progress=advance).send_all(rows)
+    with _Progress(console, len(rows)) as progress:
+        sender = Sender(options, on_progress=progress.advance, on_wait=progress.wait)
+        summary = sender.send_all(rows)
 
-    document = summary.as_json()
     if as_json:
-        _print_json(document)
-        return
-    typer.echo(
-        f"{summary.rows} rows: {summary.accepted} accepted, "
-        f"{summary.duplicate} duplicate, {summary.rejected} rejected "
-        f"in {summary.elapsed_s:.1f}s ({summary.retries} retries)"
-    )
-    for reason, count in summary.reasons.most_common():
-        typer.echo(f"  {reason}: {count}")
-    for rejection in summary.rejections[:20]:
-        typer.echo(f"  row {rejection['row']}: {rejection['reason']}")
+        _print_json(summary.as_json())
+    else:
+        for line in summary_lines(summary):
+            typer.echo(line)
+    if summary.rejected:
+        raise typer.Exit(1)
 
 
 class _Progress:
-    """A rich bar on a terminal; plain ``sent N/M rows`` lines anywhere else."""
+    """A rich bar on a terminal; plain ``sent N/M rows`` lines anywhere else.
+
+    A wait for the gateway would otherwise look like a hung command: the bar
+    counts down to the retry, and plain output says once in a while what it
+    waits for.
+    """
+
+    # Plain output tells at most one wait in this many seconds, unless its reason
+    # changed: backoffs of 1, 2, 4 ... s would otherwise fill a CI log.
+    WAIT_LINE_EVERY_S = 10.0
 
     def __init__(self, console: Console, total: int) -> None:
         self.console = console
         self.total = total
         self.done = 0
         self.bar: Progress | None = None
+        self._told: tuple[str, float] | None = None
         if console.is_terminal:
             self.bar = Progress(
                 "sending",
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
+                _WaitColumn(),
                 console=console,
             )
-            self.task = self.bar.add_task("send", total=total)
+            self.task = self.bar.add_task("send", total=total, retry_at=None, why="")
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> _Progress:
         if self.bar is not None:
             self.bar.start()
-        return self.advance
+        return self
 
     def advance(self, rows: int) -> None:
         self.done += rows
         if self.bar is not None:
-            self.bar.update(self.task, advance=rows)
+            self.bar.update(self.task, advance=rows, retry_at=None)
         elif rows > 1 or self.done == self.total:
             sys.stderr.write(f"sent {self.done}/{self.total} rows\n")
             sys.stderr.flush()
 
+    def wait(self, wait: Wait) -> None:
+        now = time.monotonic()
+        if self.bar is not None:
+            self.bar.update(self.task, retry_at=now + wait.seconds, why=wait.reason)
+            return
+        if self._told is not None:
+            reason, at = self._told
+            if reason == wait.reason and now - at < self.WAIT_LINE_EVERY_S:
+                return
+        self._told = (wait.reason, now)
+        sys.stderr.write(
+            f"waiting: {wait.describe()} (retry {wait.attempt} of {wait.max_retries})\n"
+        )
+        sys.stderr.flush()
+
     def __exit__(self, *_exc: object) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+class _WaitColumn(ProgressColumn):
+    """Why the bar stands still, counting down to the retry; empty otherwise."""
+
+    def render(self, task: Task) -> Text:
+        retry_at = task.fields.get("retry_at")
+        if retry_at is None:
+            return Text("")
+        left = retry_at - time.monotonic()
+        when = f"retrying in {left:.0f} s" if left >= 0.5 else "retrying now"
+        return Text(f"{task.fields.get('why', 'waiting')}, {when}", style="yellow")
 
 
 @dlq_app.command("list")

@@ -42,7 +42,9 @@ def _jsonl_rows(path: Path) -> Iterator[FeedRow]:
             try:
                 body = json.loads(line)
             except json.JSONDecodeError as error:
-                yield FeedRow(number, None, f"invalid_json: {error.msg}")
+                # A feed line can be kilobytes long: the column finds the mistake.
+                message = f"{error.msg} at column {error.colno}"
+                yield FeedRow(number, None, f"invalid_json: {message}")
                 continue
             if not isinstance(body, dict):
                 yield FeedRow(number, None, "invalid_json: a row must be an object")

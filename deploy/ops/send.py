@@ -19,8 +19,34 @@ from typing import Any
 from deploy.ops.feed import FeedRow
 
 RETRYABLE = (429, 503)
-MAX_REJECTIONS_LISTED = 1000
 REQUEST_TIMEOUT_S = 60.0
+# Rows of the plain-text summary: enough to see a pattern, short enough to read;
+# ``--json`` lists every one.
+ROWS_LISTED = 20
+
+# Why a batch waits, by the cause a summary counts waits under.
+RATE_LIMITED = "rate_limited"
+UNAVAILABLE = "unavailable"
+UNREACHABLE = "unreachable"
+_WAITED_FOR = {
+    RATE_LIMITED: "for the workspace's rate limit (429)",
+    UNAVAILABLE: "for an unavailable gateway (503)",
+    UNREACHABLE: "for an unreachable gateway",
+}
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A pause before a batch is sent again, so the progress can say why it stalls."""
+
+    seconds: float
+    cause: str
+    reason: str
+    attempt: int
+    max_retries: int
+
+    def describe(self) -> str:
+        return f"{self.reason}, retrying in {self.seconds:.0f} s"
 
 
 @dataclass
@@ -34,26 +60,90 @@ class SendSummary:
     retries: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    waits: Counter[str] = field(default_factory=Counter)
+    wait_s: dict[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
-    def reject(self, row: int, reason: str, detail: Any = None) -> None:
+    def reject(
+        self,
+        row: int,
+        reason: str,
+        message: str | None = None,
+        fields: list[dict[str, str]] | None = None,
+    ) -> None:
+        """Keep every rejection: ``--json`` promises each rejected row by number."""
         self.rejected += 1
         self.reasons[reason] += 1
-        if len(self.rejections) < MAX_REJECTIONS_LISTED:
-            self.rejections.append({"row": row, "reason": reason, "detail": detail})
+        self.rejections.append(
+            {"row": row, "reason": reason, "message": message, "fields": fields or []}
+        )
+
+    def waited(self, wait: Wait) -> None:
+        self.waits[wait.cause] += 1
+        self.wait_s[wait.cause] = self.wait_s.get(wait.cause, 0.0) + wait.seconds
+
+    def sorted_rejections(self) -> list[dict[str, Any]]:
+        """In file order: local parse errors are found before earlier rows' answers."""
+        return sorted(self.rejections, key=lambda rejection: int(rejection["row"]))
 
     def as_json(self) -> dict[str, Any]:
+        rejections = self.sorted_rejections()
         return {
             "rows": self.rows,
             "accepted": self.accepted,
             "duplicate": self.duplicate,
             "rejected": self.rejected,
             "retries": self.retries,
+            "waits": {
+                cause: {"count": count, "seconds": round(self.wait_s[cause], 3)}
+                for cause, count in self.waits.items()
+            },
             "reasons": dict(self.reasons),
-            "rejections": self.rejections,
-            "rejections_listed": len(self.rejections),
+            "rejections": rejections,
+            "rejections_listed": len(rejections),
             "elapsed_s": round(self.elapsed_s, 3),
         }
+
+
+def summary_lines(summary: SendSummary, listed: int = ROWS_LISTED) -> list[str]:
+    """The plain-text summary: counts, waits, reasons, then rejected rows in order."""
+    lines = [
+        f"{summary.rows} rows: {summary.accepted} accepted, "
+        f"{summary.duplicate} duplicate, {summary.rejected} rejected "
+        f"in {summary.elapsed_s:.1f}s ({summary.retries} retries)"
+    ]
+    for cause, count in summary.waits.most_common():
+        times = "once" if count == 1 else f"{count} times"
+        lines.append(
+            f"waited {times}, {summary.wait_s[cause]:.0f} s in all, "
+            f"{_WAITED_FOR.get(cause, 'for ' + cause)}"
+        )
+    for reason, count in summary.reasons.most_common():
+        lines.append(f"  {reason}: {count}")
+
+    rejections = summary.sorted_rejections()
+    for rejection in rejections[:listed]:
+        lines.append(f"  row {rejection['row']}: {describe_rejection(rejection)}")
+    if len(rejections) > listed:
+        more = len(rejections) - listed
+        lines.append(f"  … and {more} more (see --json for every rejected row)")
+    return lines
+
+
+def describe_rejection(rejection: dict[str, Any]) -> str:
+    """The offending fields and what is wrong with each, else the error itself."""
+    problems = []
+    for item in rejection.get("fields") or []:
+        name, message = item.get("field") or "", item.get("message") or ""
+        if name in ("", "$"):
+            problems.append(message or str(rejection["reason"]))
+        else:
+            problems.append(f"{name}: {message}" if message else name)
+    if problems:
+        return "; ".join(problems)
+    if rejection.get("message"):
+        return f"{rejection['reason']}: {rejection['message']}"
+    return str(rejection["reason"])
 
 
 @dataclass(frozen=True)
@@ -68,6 +158,16 @@ class SendOptions:
     max_retry_wait_s: float = 120.0
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One response; ``unreachable`` says why there was none."""
+
+    status: int
+    headers: dict[str, str]
+    document: Any
+    unreachable: str | None = None
+
+
 class Sender:
     """Sends batches in order and folds each answer into the summary."""
 
@@ -76,10 +176,12 @@ class Sender:
         options: SendOptions,
         on_progress: Callable[[int], None] = lambda _rows: None,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[Wait], None] = lambda _wait: None,
     ) -> None:
         self.options = options
         self.summary = SendSummary()
         self._on_progress = on_progress
+        self._on_wait = on_wait
         self._sleep = sleep
         self._seen_captures: set[str] = set()
         self._sent = 0
@@ -91,8 +193,8 @@ class Sender:
         batch: list[FeedRow] = []
         for row in rows:
             if row.body is None:
-                reason, _, detail = (row.error or "invalid").partition(": ")
-                self.summary.reject(row.row, reason, detail)
+                reason, _, message = (row.error or "invalid").partition(": ")
+                self.summary.reject(row.row, reason, message or None)
                 self._on_progress(1)
                 continue
             batch.append(row)
@@ -124,23 +226,28 @@ class Sender:
         payload = json.dumps([row.body for row in batch]).encode("utf-8")
         attempt = 0
         while True:
-            status, headers, document = self._post(payload)
+            answer = self._post(payload)
+            status, document = answer.status, answer.document
             if status == 200 and isinstance(document, dict):
                 return document
             if status in RETRYABLE and attempt < self.options.max_retries:
                 attempt += 1
                 self.summary.retries += 1
-                self._sleep(self._retry_after(headers, attempt))
+                wait = self._wait(answer, attempt)
+                self.summary.waited(wait)
+                self._on_wait(wait)
+                self._sleep(wait.seconds)
                 continue
             if status == 401:
                 raise SystemExit("the gateway refused the API key (401)")
 
             reason = _error_code(document) or f"http_{status}"
+            message = _error_message(document) or answer.unreachable
             for row in batch:
-                self.summary.reject(row.row, reason, _error_message(document))
+                self.summary.reject(row.row, reason, message)
             return None
 
-    def _post(self, payload: bytes) -> tuple[int, dict[str, str], Any]:
+    def _post(self, payload: bytes) -> _Answer:
         request = urllib.request.Request(
             f"{self.options.url.rstrip('/')}/signals/batch",
             data=payload,
@@ -152,12 +259,27 @@ class Sender:
         )
         try:
             with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as answer:
-                return answer.status, dict(answer.headers), _json(answer.read())
+                return _Answer(
+                    answer.status, dict(answer.headers), _json(answer.read())
+                )
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), _json(error.read())
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            return _Answer(error.code, dict(error.headers), _json(error.read()))
+        except urllib.error.URLError as error:
             # Unreachable counts as unavailable: the same bounded retries apply.
-            return 503, {}, None
+            return _Answer(503, {}, None, str(error.reason))
+        except (TimeoutError, ConnectionError) as error:
+            return _Answer(503, {}, None, str(error) or type(error).__name__)
+
+    def _wait(self, answer: _Answer, attempt: int) -> Wait:
+        """How long to wait before the next attempt, and the reason to show."""
+        if answer.unreachable is not None:
+            cause, reason = UNREACHABLE, f"gateway unreachable ({answer.unreachable})"
+        elif answer.status == 429:
+            cause, reason = RATE_LIMITED, "rate limited by the gateway"
+        else:
+            cause, reason = UNAVAILABLE, "gateway unavailable (503)"
+        seconds = self._retry_after(answer.headers, attempt)
+        return Wait(seconds, cause, reason, attempt, self.options.max_retries)
 
     def _retry_after(self, headers: dict[str, str], attempt: int) -> float:
         """The server's ``Retry-After`` seconds, else a doubling wait from 1 s."""
@@ -180,11 +302,13 @@ class Sender:
             row = batch[int(result["index"])].row
             if result.get("status") != 202:
                 error = result.get("error") or {}
-                detail = {
-                    "message": error.get("message"),
-                    "fields": error.get("fields"),
-                }
-                self.summary.reject(row, str(error.get("code", "rejected")), detail)
+                fields = error.get("fields")
+                self.summary.reject(
+                    row,
+                    str(error.get("code", "rejected")),
+                    error.get("message"),
+                    fields if isinstance(fields, list) else None,
+                )
                 continue
 
             capture = str(result.get("signal_capture_id"))
@@ -208,7 +332,8 @@ def _error_code(document: Any) -> str | None:
     return None
 
 
-def _error_message(document: Any) -> Any:
+def _error_message(document: Any) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
-        return document["error"].get("message")
+        message = document["error"].get("message")
+        return str(message) if message else None
     return None

@@ -9,7 +9,9 @@ error: vendor feeds are full of anonymous events, and one must not stop a batch.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -65,21 +67,26 @@ def detect_vendor(payload: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class FileMapping:
+    """A file's signals and the vendors its payloads were recognised as.
+
+    A replay reports both per file: a file that maps to nothing is otherwise
+    indistinguishable from one whose events were all anonymous.
+    """
+
+    path: Path
+    signals: list[dict[str, Any]]
+    vendors: tuple[str, ...]
+    payloads: int
+    unrecognized: int
+
+
 def signals_from_payload(
     document: Any, vendor: str | None = None, *, received_at: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Map one parsed document (a payload, a list, or a list wrapper) to signals."""
-    if vendor is not None and vendor not in VENDORS:
-        raise ValueError("unknown vendor " + repr(vendor))
-
-    signals: list[dict[str, Any]] = []
-    for payload in _payloads(document):
-        name = vendor or detect_vendor(payload)
-        if name is None:
-            log.warning("vendor_payload_unrecognized", keys=sorted(payload)[:10])
-            continue
-        signals.extend(VENDORS[name](payload, received_at=received_at))
-    return signals
+    return _map_document(document, _known(vendor), received_at, Counter())
 
 
 def signals_from_file(
@@ -90,13 +97,62 @@ def signals_from_file(
     `received_at` stands in for the event time of payloads that carry none; the
     file's own modification time would be a guess, so none is assumed.
     """
+    return map_file(path, vendor, received_at=received_at).signals
+
+
+def map_file(
+    path: Path, vendor: str | None = None, *, received_at: datetime | None = None
+) -> FileMapping:
+    """``signals_from_file`` with what each payload was recognised as."""
+    vendor = _known(vendor)
     text = path.read_text(encoding="utf-8")
 
+    seen: Counter[str | None] = Counter()
     signals: list[dict[str, Any]] = []
     for document in _documents(text, path):
-        signals.extend(signals_from_payload(document, vendor, received_at=received_at))
+        signals.extend(_map_document(document, vendor, received_at, seen))
 
-    log.info("vendor_file_mapped", path=path.name, vendor=vendor, signals=len(signals))
+    vendors = tuple(name for name in seen if name is not None)
+    mapping = FileMapping(path, signals, vendors, seen.total(), seen[None])
+    if vendors:
+        log.info(
+            "vendor_file_mapped",
+            path=path.name,
+            vendor=",".join(vendors),
+            signals=len(signals),
+            unrecognized=mapping.unrecognized,
+        )
+    else:
+        log.warning(
+            "vendor_file_unrecognized",
+            path=path.name,
+            payloads=mapping.payloads,
+            known=sorted(VENDORS),
+        )
+    return mapping
+
+
+def _known(vendor: str | None) -> str | None:
+    if vendor is not None and vendor not in VENDORS:
+        raise ValueError("unknown vendor " + repr(vendor))
+    return vendor
+
+
+def _map_document(
+    document: Any,
+    vendor: str | None,
+    received_at: datetime | None,
+    seen: Counter[str | None],
+) -> list[dict[str, Any]]:
+    """The document's signals; ``seen`` counts its payloads by vendor (None: none)."""
+    signals: list[dict[str, Any]] = []
+    for payload in _payloads(document):
+        name = vendor or detect_vendor(payload)
+        seen[name] += 1
+        if name is None:
+            log.warning("vendor_payload_unrecognized", keys=sorted(payload)[:10])
+            continue
+        signals.extend(VENDORS[name](payload, received_at=received_at))
     return signals
 
 
@@ -136,9 +192,11 @@ def _payloads(document: Any) -> Iterator[Mapping[str, Any]]:
 
 __all__ = [
     "VENDORS",
+    "FileMapping",
     "VendorFileError",
     "VendorMapper",
     "detect_vendor",
+    "map_file",
     "signals_from_file",
     "signals_from_payload",
 ]

@@ -263,19 +263,39 @@ def _syntax_error(text: str, error: UnexpectedInput) -> ConditionError:
     if isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END"
     ):
-        found = "the end of the condition"
+        found = (
+            "the condition is empty"
+            if not text.strip()
+            else "the condition ends too early"
+        )
         line = text.count("\n") + 1
         column = len(text.rsplit("\n", 1)[-1]) + 1
     elif isinstance(error, UnexpectedCharacters):
         position = error.pos_in_stream or 0
-        found = repr(text[position]) if position < len(text) else "?"
+        found = (
+            f"unexpected {text[position]!r}"
+            if position < len(text)
+            else "unexpected character"
+        )
     else:
-        found = repr(str(getattr(error, "token", "")))
+        found = f"unexpected {str(getattr(error, 'token', ''))!r}"
 
-    wanted = ", ".join(dict.fromkeys(expected)) or "something else"
-    return ConditionError(
-        f"unexpected {found}; expected {wanted}", line, column, expected
-    )
+    if not expected:
+        return ConditionError(found, line, column, expected)
+    wanted = _one_of([_quoted(name) for name in dict.fromkeys(expected)])
+    return ConditionError(f"{found}; expected {wanted}", line, column, expected)
+
+
+def _one_of(names: list[str]) -> str:
+    """``a, b or c``: the reader is offered a choice, not a list to take in full."""
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _quoted(name: str) -> str:
+    """Keywords and punctuation in quotes, so ``,`` or ``or`` is not read as prose."""
+    return name if name in _DESCRIBED else repr(name)
 
 
 _TERMINAL_NAMES: Final = {
@@ -293,6 +313,11 @@ _TERMINAL_NAMES: Final = {
     "DOT": ".",
     "$END": "the end of the condition",
 }
+
+
+_DESCRIBED: Final = frozenset(
+    name for name in _TERMINAL_NAMES.values() if name.startswith(("a ", "the "))
+)
 
 
 def _describe(terminal: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 from schemas.workspace import new_workspace, publish_workspace
 from tests.integration.conftest import Workspace
-from tests.integration.operations.conftest import ops_env, unstuck
+from tests.integration.operations.conftest import UNSTUCK, ops_env
 from tests.integration.pipeline.processes import Pipeline
 
 ROWS = 10_000
@@ -54,7 +55,10 @@ def fast_workspace(pipeline: Pipeline) -> Workspace:
 def test_send_of_ten_thousand_rows_summarizes_every_row(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """Accepted, duplicate and rejected add up to the rows, with reasons."""
+    """Accepted, duplicate and rejected add up to the rows, with reasons.
+
+    The rejected rows make the exit status 1, whatever was accepted.
+    """
     workspace = fast_workspace(pipeline)
     feed = tmp_path / "feed.jsonl"
     feed.write_text("\n".join(feed_lines()) + "\n", encoding="utf-8")
@@ -65,10 +69,16 @@ def test_send_of_ten_thousand_rows_summarizes_every_row(
         UNSTUCK_API_KEY=workspace.api_key,
     )
 
-    result = unstuck(
-        ["send", str(feed), "--batch-size", "1000", "--json"], env, timeout=240
+    result = subprocess.run(
+        [UNSTUCK, "send", str(feed), "--batch-size", "1000", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
 
+    assert result.returncode == 1, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert summary["rows"] == ROWS
     assert summary["accepted"] == ROWS - INVALID - DUPLICATES - BROKEN_LINES
@@ -78,7 +88,10 @@ def test_send_of_ten_thousand_rows_summarizes_every_row(
         "invalid_signal": INVALID,
         "invalid_json": BROKEN_LINES,
     }
-    assert {r["row"] for r in summary["rejections"]} == set(
+    assert [r["row"] for r in summary["rejections"]] == list(
         range(ROWS - INVALID - BROKEN_LINES + 1, ROWS + 1)
     )
+    invalid = summary["rejections"][0]
+    assert invalid["reason"] == "invalid_signal"
+    assert {f["field"] for f in invalid["fields"]} >= {"occurred_at", "identity"}
     assert f"sent {ROWS}/{ROWS} rows" in result.stderr

@@ -92,7 +92,38 @@ def test_syntax_error_says_what_was_expected() -> None:
         parse("signals.context.team_size >")
 
     assert "a number" in raised.value.expected
-    assert "expected" in str(raised.value)
+    assert str(raised.value) == (
+        "line 1, column 28: the condition ends too early; expected a field name,"
+        " a number, a string, 'count', 'false', 'null' or 'true'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "line 1, column 1: the condition is empty; expected '(', a field name"),
+        ("(lead.icp_score > 1", "line 1, column 20: the condition ends too early;"),
+        ("lead.icp_score > 1 )", "line 1, column 20: unexpected ')'; expected the"),
+        ("lead.icp_score >> 1", "line 1, column 17: unexpected '>'; expected a"),
+        ("lead.icp_score @ 1", "line 1, column 16: unexpected '@'; expected ')',"),
+    ],
+)
+def test_syntax_errors_read_as_sentences(text: str, message: str) -> None:
+    """What was found reads as a phrase, keywords and punctuation stand out quoted."""
+    with pytest.raises(ConditionError) as raised:
+        parse(text)
+
+    assert str(raised.value).startswith(message)
+    assert "unexpected the" not in str(raised.value)
+    assert "something else" not in str(raised.value)
+
+
+def test_one_expected_item_is_named_alone() -> None:
+    """An unclosed parenthesis asks for exactly the one thing that closes it."""
+    with pytest.raises(ConditionError) as raised:
+        parse("(lead.icp_score > 1")
+
+    assert str(raised.value).endswith("; expected ')'")
 
 
 _names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
