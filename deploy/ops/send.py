@@ -216,10 +216,32 @@ class Sender:
                 self._sleep(wait)
 
         self._sent += len(batch)
-        answer = self._post_with_retries(batch)
-        if answer is not None:
-            self._fold(batch, answer)
+        pending = batch
+        for attempt in range(1, self.options.max_retries + 2):
+            answer = self._post_with_retries(pending)
+            if answer is None:
+                break
+            retry = attempt <= self.options.max_retries
+            pending = self._fold(pending, answer, retry)
+            if not pending:
+                break
+            self._wait_for_items(len(pending), attempt)
         self._on_progress(len(batch))
+
+    def _wait_for_items(self, rows: int, attempt: int) -> None:
+        """Back off before resending the rows the broker could not take.
+
+        An item answered 503 inside a 200 batch was not stored (the gateway's
+        producer was full or the broker away); it is as safe to resend as a
+        whole refused batch, and dropping it would lose a signal of the feed.
+        """
+        self.summary.retries += 1
+        seconds = min(float(2 ** min(attempt - 1, 6)), self.options.max_retry_wait_s)
+        reason = f"the gateway could not store {rows} rows yet (503)"
+        wait = Wait(seconds, UNAVAILABLE, reason, attempt, self.options.max_retries)
+        self.summary.waited(wait)
+        self._on_wait(wait)
+        self._sleep(seconds)
 
     def _post_with_retries(self, batch: list[FeedRow]) -> dict[str, Any] | None:
         """The gateway's answer, or None after rejecting the whole batch."""
@@ -290,16 +312,24 @@ class Sender:
             wait = float(2 ** min(attempt - 1, 6))
         return min(max(wait, 0.0), self.options.max_retry_wait_s)
 
-    def _fold(self, batch: list[FeedRow], answer: dict[str, Any]) -> None:
-        """Count each item; a capture id seen before in this run is a duplicate.
+    def _fold(
+        self, batch: list[FeedRow], answer: dict[str, Any], retry: bool
+    ) -> list[FeedRow]:
+        """Count each item; return the rows to send again (503s, when ``retry``).
 
-        The batch endpoint answers before the processor deduplicates, so a repeat
-        of an event sent by an earlier run is counted accepted here and dropped
-        downstream; repeats within one file are told apart by their capture id,
-        which is derived from the event's identity.
+        A capture id seen before in this run is a duplicate. The batch endpoint
+        answers before the processor deduplicates, so a repeat of an event sent by
+        an earlier run is counted accepted here and dropped downstream; repeats
+        within one file are told apart by their capture id, which is derived from
+        the event's identity.
         """
+        again: list[FeedRow] = []
         for result in answer.get("results", []):
-            row = batch[int(result["index"])].row
+            item = batch[int(result["index"])]
+            row = item.row
+            if retry and result.get("status") in RETRYABLE:
+                again.append(item)
+                continue
             if result.get("status") != 202:
                 error = result.get("error") or {}
                 fields = error.get("fields")
@@ -317,6 +347,7 @@ class Sender:
             else:
                 self.summary.accepted += 1
             self._seen_captures.add(capture)
+        return again
 
 
 def _json(raw: bytes) -> Any:

@@ -59,6 +59,12 @@ class FakeGateway(BaseHTTPRequestHandler):
 
     @staticmethod
     def result(request: int, index: int, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("busy_until_request", 0) > request:
+            return {
+                "index": index,
+                "status": 503,
+                "error": {"code": "unavailable", "message": "", "fields": []},
+            }
         if "bad" not in item:
             return {
                 "index": index,
@@ -112,6 +118,34 @@ def test_429_is_retried_after_the_servers_retry_after(gateway: str) -> None:
     assert summary.accepted == 10
     assert summary.retries == 2
     assert FakeGateway.bodies[0] == FakeGateway.bodies[2]
+
+
+def test_items_the_broker_could_not_take_are_sent_again(gateway: str) -> None:
+    """A 503 item inside a 200 batch is resent alone, after a wait, not rejected."""
+    batch = rows(4)
+    batch[1] = FeedRow(2, {**(batch[1].body or {}), "busy_until_request": 3})
+    waits: list[float] = []
+    sender = Sender(SendOptions(gateway, "key", batch_size=4), sleep=waits.append)
+
+    summary = sender.send_all(batch)
+
+    assert summary.accepted == 4
+    assert summary.rejected == 0
+    assert [len(body) for body in FakeGateway.bodies] == [4, 1, 1]
+    assert waits == [1.0, 2.0]
+
+
+def test_items_still_refused_after_the_last_retry_are_rejected(gateway: str) -> None:
+    """Past --max-retries a 503 item is rejected with its reason, never dropped."""
+    batch = rows(2)
+    batch[0] = FeedRow(1, {**(batch[0].body or {}), "busy_until_request": 99})
+    options = SendOptions(gateway, "key", batch_size=2, max_retries=2)
+
+    summary = Sender(options, sleep=lambda _s: None).send_all(batch)
+
+    assert summary.accepted == 1
+    assert dict(summary.reasons) == {"unavailable": 1}
+    assert len(FakeGateway.bodies) == 3
 
 
 def test_retries_give_up_and_reject_with_the_reason(gateway: str) -> None:
