@@ -1,13 +1,14 @@
-"""The audience agents, registered on the processor's Faust app.
+"""The audience agent, registered on the processor's Faust app.
 
 Records are keyed by capture id, but membership must be decided by one worker per
-lead, so a first agent repartitions each record onto ``audience.leads`` keyed by lead
-id; a second agent consumes that topic with a changelog-backed table of per-lead
-state (co-partitioned with it) and emits entered/left events to
-``audience.membership``, keyed by lead. A timer puts a tick for each lead whose
-windowed signals age out, and for every lead of a workspace whose audiences changed,
-on the same topic, so every decision about a lead is taken in that lead's partition
-in order, and never twice.
+lead, so the processor's agent puts each record's facts on ``audience.leads`` keyed
+by lead id, as one more output of the raw message (``stream_processors.app.emit``;
+it used to be a repartition agent reading ``records`` back). The agent here
+consumes that topic with a changelog-backed table of per-lead state (co-partitioned
+with it) and emits entered/left events to ``audience.membership``, keyed by lead.
+A timer puts a tick for each lead whose windowed signals age out, and for every
+lead of a workspace whose audiences changed, on the same topic, so every decision
+about a lead is taken in that lead's partition in order, and never twice.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from schemas import codec
 from schemas.topics import AUDIENCE_LEADS, AUDIENCE_MEMBERSHIP
-from stream_processors.app import app, prefix, records, settings, webhooks
+from stream_processors.app import app, prefix, settings, webhooks
+from stream_processors.app import audience_leads as by_lead
 from stream_processors.audiences.directory import AudienceDirectory
 from stream_processors.audiences.evaluate import micros
 from stream_processors.audiences.membership import decide
 from stream_processors.audiences.settings import AudienceSettings
-from stream_processors.audiences.state import merge, observation, tick
+from stream_processors.audiences.state import merge, tick
 from stream_processors.audiences.webhook import entered_webhook
 
 log = structlog.get_logger("processor.audiences")
@@ -35,14 +37,6 @@ log = structlog.get_logger("processor.audiences")
 audience_settings = AudienceSettings()
 leads_topic_name = AUDIENCE_LEADS.name(prefix)
 
-by_lead = app.topic(
-    leads_topic_name,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-    allow_empty=True,
-)
 membership = app.topic(
     AUDIENCE_MEMBERSHIP.name(prefix),
     key_type=bytes,
@@ -72,29 +66,6 @@ async def follow_audiences() -> None:
     audiences.start()
     await asyncio.to_thread(audiences.wait_ready, 120.0)
     log.info("audiences.ready", audiences=len(audiences))
-
-
-async def repartition(stream: faust.StreamT[bytes]) -> None:
-    """Forward each record's facts to audience.leads, keyed by its lead."""
-    async for event in stream.events():
-        message = event.message
-        try:
-            record = codec.decode("record", message.value)
-        except codec.CodecError as error:
-            # The processor wrote it, and the records sink dead-letters it; here
-            # it only cannot count towards any audience.
-            log.warning(
-                "audiences.undecodable_record",
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                error=str(error),
-            )
-            continue
-        await by_lead.send(
-            key=record["lead_id"].encode(),
-            value=json.dumps(observation(record)).encode(),
-        )
 
 
 async def evaluate_leads(stream: faust.StreamT[bytes]) -> None:
@@ -196,6 +167,5 @@ def _changed_workspaces() -> dict[str, str]:
 
 
 app.task(follow_audiences)
-app.agent(records, name="audiences.repartition")(repartition)
 app.agent(by_lead, name="audiences.evaluate")(evaluate_leads)
 app.timer(audience_settings.tick_interval_seconds)(tick_leads)

@@ -61,7 +61,7 @@ def lead_of(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def observation(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The message the repartition step sends for one record, keyed by its lead."""
+    """The message the processor sends for one record, keyed by its lead."""
     return {
         "kind": "record",
         "workspace_id": record["workspace_id"],
