@@ -106,9 +106,10 @@ def add_signal_type(
         "sub_rules_json": json.dumps(rules),
     }
     others = [t for t in config["custom_signal_types"] if t["key"] != key]
+    existed = len(others) < len(config["custom_signal_types"])
     config["custom_signal_types"] = [*others, declared]
     _publish(config)
-    return declared
+    return {**declared, "updated": existed}
 
 
 def set_webhook(api_key: str, url: str) -> str:
@@ -120,6 +121,35 @@ def set_webhook(api_key: str, url: str) -> str:
     config["webhook"] = {"url": url, "secrets": [secret], "enabled": True}
     _publish(config)
     return secret
+
+
+def rotate_webhook_secret(api_key: str) -> str:
+    """Add a signing secret beside the current one; deliveries carry both.
+
+    Receivers move to the new secret at their own pace, then
+    ``drop_old_webhook_secrets`` retires the old one; no delivery in between
+    fails to verify.
+    """
+    config = current_workspace(api_key)
+    webhook = config.get("webhook")
+    if not webhook:
+        raise SystemExit("the workspace has no webhook: run `unstuck webhook set URL`")
+    secret = new_webhook_secret()
+    config["webhook"] = {**webhook, "secrets": [webhook["secrets"][-1], secret]}
+    _publish(config)
+    return secret
+
+
+def drop_old_webhook_secrets(api_key: str) -> int:
+    """Keep only the newest signing secret; the number of secrets dropped."""
+    config = current_workspace(api_key)
+    webhook = config.get("webhook")
+    if not webhook:
+        raise SystemExit("the workspace has no webhook: run `unstuck webhook set URL`")
+    dropped = len(webhook["secrets"]) - 1
+    config["webhook"] = {**webhook, "secrets": webhook["secrets"][-1:]}
+    _publish(config)
+    return dropped
 
 
 def _publish(config: dict[str, Any]) -> None:

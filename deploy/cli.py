@@ -179,7 +179,8 @@ def signal_type_add(
     declared = admin.add_signal_type(
         require("UNSTUCK_API_KEY"), name, description, autoqualify, sub_rules
     )
-    emit(declared, as_json, [f"signal type {declared['key']} declared"])
+    verb = "updated" if declared["updated"] else "declared"
+    emit(declared, as_json, [f"signal type {declared['key']} {verb}"])
 
 
 @webhook_app.command("set")
@@ -192,6 +193,29 @@ def webhook_set(url: str, as_json: JsonOption = False) -> None:
         as_json,
         [f"webhook set to {url}", f"signing secret (shown once): {secret}"],
     )
+
+
+@webhook_app.command("rotate-secret")
+def webhook_rotate_secret(as_json: JsonOption = False) -> None:
+    """Add a second signing secret; every delivery is signed with both."""
+    load_settings_env()
+    secret = admin.rotate_webhook_secret(require("UNSTUCK_API_KEY"))
+    emit(
+        {"secret": secret},
+        as_json,
+        [
+            f"new signing secret (shown once): {secret}",
+            "deliveries carry both signatures until `unstuck webhook drop-old-secrets`",
+        ],
+    )
+
+
+@webhook_app.command("drop-old-secrets")
+def webhook_drop_old_secrets(as_json: JsonOption = False) -> None:
+    """Keep only the newest signing secret."""
+    load_settings_env()
+    dropped = admin.drop_old_webhook_secrets(require("UNSTUCK_API_KEY"))
+    emit({"dropped": dropped}, as_json, [f"dropped {dropped} older secret(s)"])
 
 
 @companies_app.command("load")

@@ -60,7 +60,7 @@ async def post_until_known(pipeline: Pipeline, api_key: str, body: Any) -> Any:
 async def test_operator_sets_up_a_workspace_and_receives_a_signed_result(
     pipeline: Pipeline, receiver: WebhookReceiver
 ) -> None:
-    """workspace create, companies load, signal-type add, webhook set, then a signal."""
+    """workspace create, companies load, signal-type add, webhook set and rotate."""
     created = unstuck(pipeline, "workspace", "create", "cli-test")
     key = created["api_key"]
     loaded = unstuck(
@@ -79,6 +79,16 @@ async def test_operator_sets_up_a_workspace_and_receives_a_signed_result(
         api_key=key,
     )
     hook = unstuck(pipeline, "webhook", "set", receiver.url, api_key=key)
+    rotated = unstuck(pipeline, "webhook", "rotate-secret", api_key=key)
+    redeclared = unstuck(
+        pipeline,
+        "signal-type",
+        "add",
+        "Seat Limit Hit",
+        "--description",
+        "The workspace ran out of seats, again",
+        api_key=key,
+    )
     body = {
         "signal_type": declared["key"],
         "source": "billing",
@@ -98,9 +108,13 @@ async def test_operator_sets_up_a_workspace_and_receives_a_signed_result(
 
     assert loaded["loaded"] > 0
     assert declared["key"] == "seat_limit_hit"
+    assert (declared["updated"], redeclared["updated"]) == (False, True)
     assert status == 200, answer
     assert answer["qualification"]["icp_code"] is not None
     Webhook(hook["secret"]).verify(delivered[0].body, delivered[0].headers)
+    dropped = unstuck(pipeline, "webhook", "drop-old-secrets", api_key=key)
+    assert rotated["secret"] != hook["secret"]
+    assert dropped == {"dropped": 1}
 
 
 def test_vendor_payloads_replay_into_postgresql(pipeline: Pipeline) -> None:
