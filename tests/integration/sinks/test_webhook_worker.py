@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -126,6 +127,19 @@ def _deliveries(database_url: str, webhook_id: str) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
+async def _first_dead_letter(settings: SinkSettings, within_s: float) -> Any:
+    """The first letter on the webhook dead-letter topic, decoded."""
+    letters = await asyncio.to_thread(
+        read_all,
+        settings.kafka_bootstrap_servers,
+        WEBHOOKS_DLQ.name(settings.topic_prefix),
+        1,
+        within_s,
+    )
+    assert letters, "no dead letter came"
+    return codec.decode("dead_letter", letters[0].value())
+
+
 async def _until(check: Callable[[], bool], what: str) -> None:
     """Poll for a minute without blocking the loop the receiver runs on."""
     for _ in range(300):
@@ -175,15 +189,8 @@ async def test_loopback_refused_by_default_goes_to_dead_letters(
     webhook_id = await asyncio.to_thread(_send, strict, workspace_id)
 
     running.append(WorkerThread(run, strict).start())
-    letters = await asyncio.to_thread(
-        read_all,
-        strict.kafka_bootstrap_servers,
-        WEBHOOKS_DLQ.name(strict.topic_prefix),
-        1,
-        60,
-    )
+    letter = await _first_dead_letter(strict, 60)
 
-    letter = codec.decode("dead_letter", letters[0].value())
     assert "loopback address" in letter["reason"]
     assert letter["workspace_id"] == workspace_id
     assert codec.decode("webhook", letter["value"])["webhook_id"] == webhook_id
@@ -206,17 +213,10 @@ async def test_last_failed_attempt_goes_to_dead_letters_with_its_history(
     webhook_id = await asyncio.to_thread(_send, failing, workspace_id)
 
     running.append(WorkerThread(run, failing).start())
-    letters = await asyncio.to_thread(
-        read_all,
-        failing.kafka_bootstrap_servers,
-        WEBHOOKS_DLQ.name(failing.topic_prefix),
-        1,
-        90,
-    )
+    letter = await _first_dead_letter(failing, 90)
     db = failing.database_url
     await _until(lambda: len(_deliveries(db, webhook_id)) == 3, "three attempts")
 
-    letter = codec.decode("dead_letter", letters[0].value())
     assert letter["error_type"] == "DeliveryExhausted"
     assert "3 attempts" in letter["reason"]
     assert "503" in letter["reason"]
@@ -245,15 +245,8 @@ async def test_a_disabled_endpoint_gets_nothing_and_its_webhooks_are_dead_letter
     webhook_id = await asyncio.to_thread(_send, sink_settings, workspace_id)
 
     running.append(WorkerThread(run, sink_settings).start())
-    letters = await asyncio.to_thread(
-        read_all,
-        sink_settings.kafka_bootstrap_servers,
-        WEBHOOKS_DLQ.name(sink_settings.topic_prefix),
-        1,
-        60,
-    )
+    letter = await _first_dead_letter(sink_settings, 60)
 
-    letter = codec.decode("dead_letter", letters[0].value())
     assert disabled.disabled is True
     assert letter["error_type"] == "EndpointDisabled"
     assert codec.decode("webhook", letter["value"])["webhook_id"] == webhook_id
