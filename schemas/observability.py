@@ -46,16 +46,12 @@ _EMAIL: Final = re.compile(r"([\w.%+-])[\w.%+-]*@([\w-]+(?:\.[\w-]+)+)")
 _SECRET: Final = re.compile(r"\b(usk_|whsec_)[\w+/=-]+")
 
 
-def redact_email(email: str | None) -> str | None:
-    """Keep the domain and the first letter: enough to debug, not to identify."""
-    if not email or "@" not in email:
-        return None
-    local, _, domain = email.rpartition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 def scrub(text: str) -> str:
-    """``text`` with every email address redacted and every key or secret cut."""
+    """``text`` with every email address redacted and every key or secret cut.
+
+    An address keeps its first letter and its domain: enough to debug, not to
+    identify.
+    """
     if "@" in text:
         text = _EMAIL.sub(r"\1***@\2", text)
     if "usk_" in text or "whsec_" in text:
