@@ -36,10 +36,10 @@ from typing import Any
 import aiohttp
 
 from deploy.local_kafka import LocalKafka, pick_port
-from deploy.topics import ensure_topics
 from ingest_gateway.body import may_hold_bad_text, parse_json
 from ingest_gateway.capture import capture_signal
 from ingest_gateway.validation import validate_signal
+from schemas.topic_setup import ensure_topics
 from schemas.workspace import new_workspace, publish_workspace
 
 

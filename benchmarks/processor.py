@@ -79,9 +79,9 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from deploy.local_kafka import LocalKafka, pick_port
-from deploy.topics import ensure_topics
 from schemas import codec, keys
 from schemas.identity import canonicalize
+from schemas.topic_setup import ensure_topics
 from schemas.topics import AUDIENCE_DEFINITIONS, AUDIENCE_LEADS, RECORDS, SIGNALS_RAW
 from schemas.workspace import new_workspace, publish_workspace
 from stream_processors.audiences.definitions import definition_key, new_definition

@@ -50,7 +50,7 @@ def _print_json(document: Any) -> None:
 def init() -> None:
     """Create the topic catalog and the database tables; safe to run on every deploy."""
     load_settings_env()
-    from deploy.topics import ensure_topics
+    from schemas.topic_setup import ensure_topics
     from sinks.records.migrate import migrate
 
     target = kafka_target()

@@ -17,7 +17,7 @@ from deploy.environment import ENV_FILE, read_env_file, write_env_file
 from deploy.local_kafka import LocalKafka, pick_port
 from deploy.local_postgres import LocalPostgres
 from deploy.supervisor import Child, Supervisor, child_env, service_argv
-from deploy.topics import ensure_topics
+from schemas.topic_setup import ensure_topics
 from schemas.workspace import WorkspaceDirectory, new_workspace, publish_workspace
 from sinks.records.migrate import migrate
 

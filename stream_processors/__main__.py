@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import sys
 
+import structlog
+
 from schemas.observability import configure_logging
+from schemas.topic_setup import TopicSetupError
+
+# sysexits' EX_CONFIG: the cluster is set up wrong, and restarting will not help.
+CHANGELOG_MISMATCH_EXIT = 78
 
 
 def main() -> None:
-    """Start a Faust worker for the app, logging as every other service does."""
+    """Start a Faust worker for the app, logging as every other service does.
+
+    The tables' changelog topics are created first, before Faust subscribes to
+    them (``stream_processors.changelogs`` says why).
+    """
     configure_logging("processor")
     from stream_processors import metrics
     from stream_processors.app import app, settings
+    from stream_processors.changelogs import create_changelogs
+
+    try:
+        create_changelogs(app, settings.kafka_bootstrap_servers)
+    except TopicSetupError as error:
+        structlog.get_logger("processor").critical(
+            "processor.changelog_unusable", error=str(error)
+        )
+        sys.exit(CHANGELOG_MISMATCH_EXIT)
 
     metrics.serve(settings.metrics_port, settings.metrics_host)
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]

@@ -14,8 +14,9 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(INTEGRATION_DIR):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report carries the logs of the pipeline it used."""
+    report = yield
+    if report.failed and call.when == "call":
+        for pipeline in _pipelines_of(item):
+            for name, tail in pipeline.log_tails().items():
+                report.sections.append((f"{pipeline.prefix} {name}", tail))
+    return report
+
+
+def _pipelines_of(item: pytest.Item) -> list[Any]:
+    """Pipelines among the test's fixtures, directly or through a workspace."""
+    found: list[Any] = []
+    for value in getattr(item, "funcargs", {}).values():
+        candidate = getattr(value, "pipeline", value)
+        if callable(getattr(candidate, "log_tails", None)) and all(
+            candidate is not seen for seen in found
+        ):
+            found.append(candidate)
+    return found
 
 
 @functools.cache
@@ -101,7 +127,7 @@ def unique_name() -> Callable[[str], str]:
 @pytest.fixture
 def topic_prefix(kafka_bootstrap: str) -> str:
     """A fresh prefix under which the whole topic catalog has been created."""
-    from deploy.topics import ensure_topics
+    from schemas.topic_setup import ensure_topics
 
     prefix = f"t{uuid.uuid4().hex[:12]}."
     ensure_topics(kafka_bootstrap, prefix)

@@ -15,15 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import faust
 import structlog
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
+from faust.types import Message
 
 from schemas import codec
 from schemas.topics import AUDIENCE_LEADS, AUDIENCE_MEMBERSHIP
-from stream_processors.app import app, prefix, settings, webhooks
+from stream_processors.app import (
+    AGENT_CRASHED_EXIT,
+    app,
+    prefix,
+    settings,
+    webhooks,
+)
 from stream_processors.app import audience_leads as by_lead
 from stream_processors.audiences.directory import AudienceDirectory
 from stream_processors.audiences.evaluate import micros
@@ -69,21 +77,38 @@ async def follow_audiences() -> None:
 
 
 async def evaluate_leads(stream: faust.StreamT[bytes]) -> None:
-    """One lead message at a time, per partition, in offset order."""
-    async for event in stream.events():
-        message = event.message
-        try:
-            body = json.loads(message.value)
-        except (TypeError, ValueError) as error:
-            log.warning(
-                "audiences.bad_lead_message",
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                error=str(error),
-            )
-            continue
+    """One lead message at a time, per partition, in offset order.
+
+    What escapes a message ends the worker, as it does for the signal agent, so
+    it is restarted and replays: Faust would leave a crashed agent in a live
+    worker, and audiences would stop while signals still got their replies.
+    """
+    try:
+        async for event in stream.events():
+            await evaluate(event.message)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as error:
+        log.critical("audiences.agent_crashed", error=repr(error))
+        os._exit(AGENT_CRASHED_EXIT)
+
+
+async def evaluate(message: Message) -> None:
+    """A lead message we cannot read is our own bug: replaying it would fail the
+    same way, so it is logged and skipped rather than ending the worker."""
+    try:
+        body = json.loads(message.value or b"")
+        if message.key is None or not isinstance(body, dict):
+            raise ValueError("a lead message needs a key and a JSON object")
         await handle_lead(message.key, body)
+    except (KeyError, TypeError, ValueError) as error:
+        log.warning(
+            "audiences.bad_lead_message",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            error=repr(error),
+        )
 
 
 async def handle_lead(key: bytes, body: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 from deploy.local_kafka import LocalKafka, LocalKafkaError
 from deploy.local_postgres import LocalPostgres
-from deploy.topics import ensure_topics
+from schemas.topic_setup import ensure_topics
 from schemas.workspace import new_webhook_secret, new_workspace, publish_workspace
 from sinks.records.migrate import migrate
 from tests.faults.audit import Tally, stored_rows, tally

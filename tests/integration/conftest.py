@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deploy.topics import ensure_topics
+from schemas.topic_setup import ensure_topics
 from schemas.workspace import new_webhook_secret, new_workspace, publish_workspace
 from sinks.records.migrate import migrate
 from tests.integration.pipeline.processes import Pipeline

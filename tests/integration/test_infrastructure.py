@@ -19,8 +19,8 @@ from confluent_kafka.cimpl import NewTopic
 
 from deploy.local_kafka import LocalKafka
 from deploy.local_postgres import LocalPostgres
-from deploy.topics import ensure_topics
 from schemas import topics
+from schemas.topic_setup import ensure_topics
 
 
 def _create_topic(bootstrap: str, name: str) -> None:

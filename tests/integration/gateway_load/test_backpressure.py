@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from deploy.local_kafka import LocalKafka
-from deploy.topics import ensure_topics
+from schemas.topic_setup import ensure_topics
 from schemas.topics import SIGNALS_RAW
 from schemas.workspace import new_workspace, publish_workspace
 from tests.integration.gateway_load.helpers import (

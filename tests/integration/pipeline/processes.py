@@ -87,6 +87,14 @@ class Pipeline:
         self.processes.setdefault(name, []).append(process)
         return process
 
+    def log_tails(self, characters: int = 4000) -> dict[str, str]:
+        """The end of every process's log, so a failed test shows why on CI,
+        where the log directory is gone once the run ends."""
+        return {
+            path.name: path.read_text(errors="replace")[-characters:]
+            for path in sorted(self.log_dir.glob("*.log"))
+        }
+
     def start_all(self, timeout: float = 120.0) -> None:
         self.port = self.port or pick_port(0)
         for name in SERVICES:

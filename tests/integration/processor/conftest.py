@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from deploy.local_kafka import pick_port
-from deploy.topics import ensure_topics
+from schemas.topic_setup import ensure_topics
 from schemas.topics import RECORDS
 from schemas.workspace import new_workspace, publish_workspace
 from sinks.records.migrate import migrate

@@ -36,13 +36,15 @@ def ensure_topics(
     *,
     replication_factor: int = 1,
     timeout: float = 30.0,
+    exact_partitions: bool = False,
 ) -> list[str]:
     """Create every catalog topic under ``prefix`` unless it exists; return names.
 
     Safe to call on every start: an existing topic is left as it is (a partition
     count that differs from the catalog is logged, since changing it would move
-    keys between partitions). Returns once every topic is visible in metadata, so
-    a producer started next never races topic creation.
+    keys between partitions; with ``exact_partitions`` it is an error, for topics
+    whose readers cannot work with another count). Returns once every topic is
+    visible in metadata, so a producer started next never races topic creation.
     """
     wanted = {topic.name(prefix): topic for topic in catalog}
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -61,7 +63,10 @@ def ensure_topics(
     )
     created = _collect_results(futures, timeout)
 
-    _wait_visible(admin, wanted, timeout)
+    found = _wait_visible(admin, wanted, timeout)
+    drifted = _partition_drift(found, wanted)
+    if drifted and exact_partitions:
+        raise TopicSetupError("; ".join(drifted))
     _log.info(
         "topics_ensured",
         prefix=prefix,
@@ -103,7 +108,7 @@ def _already_exists(error: BaseException) -> bool:
 
 def _wait_visible(
     admin: AdminClient, wanted: dict[str, topics.Topic], timeout: float
-) -> None:
+) -> dict[str, TopicMetadata]:
     """Poll metadata until every topic has all its partitions with a leader."""
     deadline = time.monotonic() + timeout
     while True:
@@ -115,8 +120,7 @@ def _wait_visible(
             missing = [n for n in wanted if not _has_leaders(metadata.topics.get(n))]
             problem = "not visible: " + ", ".join(missing)
             if not missing:
-                _warn_on_partition_drift(metadata.topics, wanted)
-                return
+                return {name: metadata.topics[name] for name in wanted}
 
         if time.monotonic() >= deadline:
             raise TopicSetupError(
@@ -131,9 +135,11 @@ def _has_leaders(found: TopicMetadata | None) -> bool:
     return all(partition.leader >= 0 for partition in found.partitions.values())
 
 
-def _warn_on_partition_drift(
+def _partition_drift(
     found: dict[str, TopicMetadata], wanted: dict[str, topics.Topic]
-) -> None:
+) -> list[str]:
+    """One sentence, logged too, for each topic whose partition count differs."""
+    drifted: list[str] = []
     for name, topic in wanted.items():
         actual = len(found[name].partitions)
         if actual != topic.partitions:
@@ -143,3 +149,8 @@ def _warn_on_partition_drift(
                 catalog=topic.partitions,
                 actual=actual,
             )
+            drifted.append(
+                f"topic {name} has {actual} partitions where {topic.partitions}"
+                " are needed"
+            )
+    return drifted
