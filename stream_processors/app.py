@@ -292,6 +292,29 @@ async def forget_positions(
 ) -> None:
     """A partition that moves may come back later from another offset."""
     positions.forget(set())
+    log.info("processor.partitions_revoked")
+
+
+@app.on_partitions_assigned.connect
+async def log_assignment(
+    _sender: Any, /, *args: Any, signal: Any, **_kwargs: Any
+) -> None:
+    """Which raw partitions this worker reads, so a stalled one can be named."""
+    assigned = args[0] if args else set()
+    log.info(
+        "processor.partitions_assigned",
+        partitions=sorted(
+            tp.partition for tp in assigned if tp.topic == raw_topic_name
+        ),
+    )
+
+
+@app.on_rebalance_complete.connect
+async def log_recovered(
+    _sender: Any, /, *_args: Any, signal: Any, **_kwargs: Any
+) -> None:
+    """Tables are recovered and the agents read again."""
+    log.info("processor.rebalance_complete")
 
 
 async def handle(message: Any, ticket: Ticket | None) -> None:

@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -30,11 +31,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+_CREATED_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Note how many pipelines exist before the test builds its own."""
+    item.stash[_CREATED_BEFORE] = len(_created_pipelines())
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failed test's report carries the logs of the pipeline it used."""
+    """A failed test's report carries the logs of the pipelines it used, since
+    CI keeps the report and not the log directories."""
     report = yield
     if report.failed and call.when == "call":
         for pipeline in _pipelines_of(item):
@@ -43,11 +54,22 @@ def pytest_runtest_makereport(
     return report
 
 
+def _created_pipelines() -> list[Any]:
+    """The session's pipelines, if the integration harness has been imported."""
+    processes = sys.modules.get("tests.integration.pipeline.processes")
+    return [] if processes is None else list(processes.CREATED)
+
+
 def _pipelines_of(item: pytest.Item) -> list[Any]:
-    """Pipelines among the test's fixtures, directly or through a workspace."""
+    """Pipelines among the test's fixtures, directly or through a workspace,
+    and those it created while it ran."""
+    candidates = [
+        getattr(value, "pipeline", value)
+        for value in getattr(item, "funcargs", {}).values()
+    ]
+    candidates += _created_pipelines()[item.stash.get(_CREATED_BEFORE, 0) :]
     found: list[Any] = []
-    for value in getattr(item, "funcargs", {}).values():
-        candidate = getattr(value, "pipeline", value)
+    for candidate in candidates:
         if callable(getattr(candidate, "log_tails", None)) and all(
             candidate is not seen for seen in found
         ):

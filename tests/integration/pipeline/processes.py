@@ -25,6 +25,10 @@ SERVICES = {
     "sink-audiences": "sinks.audiences",
 }
 
+# Every pipeline of the session in creation order, so a failed test can show the
+# logs of the ones it built itself (through a factory fixture) as well.
+CREATED: list[Pipeline] = []
+
 
 @dataclass
 class Pipeline:
@@ -39,6 +43,9 @@ class Pipeline:
     processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     # Processes a test ended on purpose; their logs keep their numbers.
     ended: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        CREATED.append(self)
 
     @property
     def url(self) -> str:
