@@ -17,6 +17,7 @@ from deploy.cli_deliveries import deliveries_app
 from deploy.cli_ops import ops_app
 from deploy.environment import DEFAULT_DATA_DIR, load_settings_env, require
 from deploy.rules_cli import rules_app
+from schemas.topic_setup import TopicSetupError
 
 app = typer.Typer(help="Unstuck Engine: the signals pipeline.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
@@ -268,6 +269,8 @@ def main() -> None:
             f"error: PostgreSQL did not answer ({error}); is `unstuck dev` running, "
             "or DATABASE_URL right?"
         ) from None
+    except TopicSetupError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def describe(error: OSError | ValueError) -> str:

@@ -54,7 +54,9 @@ def init() -> None:
     from sinks.records.migrate import migrate
 
     target = kafka_target()
-    names = ensure_topics(target.bootstrap, target.prefix)
+    names = ensure_topics(
+        target.bootstrap, target.prefix, replication_factor=target.replication_factor
+    )
     migrate(require("DATABASE_URL"))
     typer.echo(f"{len(names)} topics ready; database migrated")
 

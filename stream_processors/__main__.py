@@ -9,8 +9,9 @@ import structlog
 from schemas.observability import configure_logging
 from schemas.topic_setup import TopicSetupError
 
-# sysexits' EX_CONFIG: the cluster is set up wrong, and restarting will not help.
-CHANGELOG_MISMATCH_EXIT = 78
+# sysexits' EX_CONFIG: the changelog topics cannot be made, or used, as the tables
+# need them.
+CHANGELOGS_UNUSABLE_EXIT = 78
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
         structlog.get_logger("processor").critical(
             "processor.changelog_unusable", error=str(error)
         )
-        sys.exit(CHANGELOG_MISMATCH_EXIT)
+        sys.exit(CHANGELOGS_UNUSABLE_EXIT)
 
     metrics.serve(settings.metrics_port, settings.metrics_host)
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]

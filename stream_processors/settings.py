@@ -20,6 +20,9 @@ class ProcessorSettings(BaseSettings):
         "127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
     topic_prefix: str = ""
+    # Copies of each changelog topic the worker creates; one suits a single
+    # broker, a production cluster wants three (as ``unstuck init`` does).
+    topic_replication_factor: int = Field(1, ge=1)
     # The consumer group and the prefix of the changelog topics; workers with the
     # same id share the raw topic's partitions.
     processor_id: str = "unstuck-processor"

@@ -171,3 +171,34 @@ def _count(pipeline: Pipeline, workspace_id: str) -> int:
             (workspace_id,),
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+def test_init_asks_for_the_configured_replication_and_says_why_it_failed(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Two copies on a one-broker cluster: one line from Kafka, no traceback."""
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
+        "DATABASE_URL": pipeline.database_url,
+        "UNSTUCK_TOPIC_PREFIX": f"repl{time.monotonic_ns()}.",
+        "UNSTUCK_DATA_DIR": str(tmp_path),
+    }
+    answers = [
+        subprocess.run(
+            [sys.executable, "-m", "deploy", "init"],
+            env={**env, "UNSTUCK_TOPIC_REPLICATION_FACTOR": factor},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        for factor in ("2", "none")
+    ]
+
+    assert [a.returncode for a in answers] == [1, 1]
+    assert "replication factor" in answers[0].stderr.lower()
+    assert "UNSTUCK_TOPIC_REPLICATION_FACTOR must be a whole number" in (
+        answers[1].stderr
+    )
+    assert all("Traceback" not in a.stderr for a in answers)

@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from schemas.topics import AUDIENCE_LEADS
-from stream_processors.__main__ import CHANGELOG_MISMATCH_EXIT
+from stream_processors.__main__ import CHANGELOGS_UNUSABLE_EXIT
 from tests.integration.processor.conftest import Stack
 
 
@@ -33,9 +33,24 @@ def test_a_changelog_with_other_partitions_stops_the_worker_naming_it(
     status = pipeline.start("processor").wait(timeout=90)
     log = (pipeline.log_dir / "processor-0.log").read_text(errors="replace")
 
-    assert status == CHANGELOG_MISMATCH_EXIT, log[-2000:]
+    assert status == CHANGELOGS_UNUSABLE_EXIT, log[-2000:]
     assert "processor.changelog_unusable" in log
     assert (
         f"topic {changelog} has {wrong} partitions where"
         f" {AUDIENCE_LEADS.partitions} are needed"
     ) in log
+
+
+def test_changelogs_are_created_with_the_configured_replication(
+    make_stack: Callable[..., Stack],
+) -> None:
+    """Two copies on a one-broker cluster cannot be made: the worker says so."""
+    stack = make_stack(sink=False, UNSTUCK_TOPIC_REPLICATION_FACTOR="2")
+    pipeline = stack.pipeline
+
+    status = pipeline.start("processor").wait(timeout=90)
+    log = (pipeline.log_dir / "processor-0.log").read_text(errors="replace")
+
+    assert status == CHANGELOGS_UNUSABLE_EXIT, log[-2000:]
+    assert "processor.changelog_unusable" in log
+    assert "replication factor" in log.lower()

@@ -41,7 +41,12 @@ SERVICE_ENV = {
     ("sink", "records"): env_names(SinkSettings) | LOGGING,
     ("sink", "webhooks"): env_names(SinkSettings) | LOGGING,
     ("sink", "audiences"): env_names(AudienceSinkSettings) | LOGGING,
-    ("init",): {"KAFKA_BOOTSTRAP_SERVERS", "UNSTUCK_TOPIC_PREFIX", "DATABASE_URL"}
+    ("init",): {
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "UNSTUCK_TOPIC_PREFIX",
+        "UNSTUCK_TOPIC_REPLICATION_FACTOR",
+        "DATABASE_URL",
+    }
     | LOGGING,
 }
 
