@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deploy.environment import load_settings_env, require
-from deploy.ops.target import kafka_target
+from deploy.ops.target import kafka_target, replication_factor
 
 if TYPE_CHECKING:
     from deploy.ops.send import Wait
@@ -55,7 +55,7 @@ def init() -> None:
 
     target = kafka_target()
     names = ensure_topics(
-        target.bootstrap, target.prefix, replication_factor=target.replication_factor
+        target.bootstrap, target.prefix, replication_factor=replication_factor()
     )
     migrate(require("DATABASE_URL"))
     typer.echo(f"{len(names)} topics ready; database migrated")

@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING
 import structlog
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
+
+# confluent-kafka's admin package re-exports these without an __all__, so mypy's
+# strict mode only accepts them from the modules that define them.
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from schemas import topics
@@ -36,15 +41,16 @@ def ensure_topics(
     *,
     replication_factor: int = 1,
     timeout: float = 30.0,
-    exact_partitions: bool = False,
+    exact: bool = False,
 ) -> list[str]:
     """Create every catalog topic under ``prefix`` unless it exists; return names.
 
     Safe to call on every start: an existing topic is left as it is (a partition
     count that differs from the catalog is logged, since changing it would move
-    keys between partitions; with ``exact_partitions`` it is an error, for topics
-    whose readers cannot work with another count). Returns once every topic is
-    visible in metadata, so a producer started next never races topic creation.
+    keys between partitions). With ``exact``, another partition count or cleanup
+    policy is an error, for topics whose readers cannot work with either. Returns
+    once every topic is visible in metadata, so a producer started next never
+    races topic creation.
     """
     wanted = {topic.name(prefix): topic for topic in catalog}
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -65,8 +71,10 @@ def ensure_topics(
 
     found = _wait_visible(admin, wanted, timeout)
     drifted = _partition_drift(found, wanted)
-    if drifted and exact_partitions:
-        raise TopicSetupError("; ".join(drifted))
+    if exact:
+        drifted += _policy_drift(admin, wanted, timeout)
+        if drifted:
+            raise TopicSetupError("; ".join(drifted))
     _log.info(
         "topics_ensured",
         prefix=prefix,
@@ -85,7 +93,11 @@ def _collect_results(futures: dict[str, Future[None]], timeout: float) -> list[s
     created: list[str] = []
     failures: list[str] = []
     for name, future in futures.items():
-        error = future.exception(timeout=timeout)
+        try:
+            error = future.exception(timeout=timeout)
+        except TimeoutError:
+            failures.append(f"{name}: no answer from the cluster in {timeout:.0f}s")
+            continue
         if error is None:
             created.append(name)
         elif not _already_exists(error):
@@ -152,5 +164,31 @@ def _partition_drift(
             drifted.append(
                 f"topic {name} has {actual} partitions where {topic.partitions}"
                 " are needed"
+            )
+    return drifted
+
+
+def _policy_drift(
+    admin: AdminClient, wanted: dict[str, topics.Topic], timeout: float
+) -> list[str]:
+    """One sentence for each topic whose cleanup policy is not the catalog's: a
+    compacted topic left on the delete policy loses its state after retention."""
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in wanted]
+    drifted: list[str] = []
+    for resource, future in admin.describe_configs(
+        resources, request_timeout=timeout
+    ).items():
+        try:
+            entries = future.result(timeout=timeout)
+        except (KafkaException, TimeoutError) as error:
+            raise TopicSetupError(
+                f"could not read the configuration of {resource.name}: {error}"
+            ) from None
+        actual = entries["cleanup.policy"].value
+        needed = wanted[resource.name].config()["cleanup.policy"]
+        if actual != needed:
+            drifted.append(
+                f"topic {resource.name} has cleanup.policy={actual} where"
+                f" {needed} is needed"
             )
     return drifted

@@ -8,7 +8,7 @@ With fewer partitions than its table, Faust refuses every write to the table: th
 audience agent crashed on its first lead while signals still got their replies, so
 nothing but audiences stopped. Created here, before the worker starts, every
 changelog has its table's partitions and compaction, and one that exists with
-another partition count stops the worker with a sentence that names it.
+another partition count or policy stops the worker with a sentence naming it.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ def changelog_topics(app: faust.App) -> list[Topic]:
 def create_changelogs(app: faust.App, bootstrap_servers: str) -> list[str]:
     """Create the app's changelog topics unless they exist; return their names.
 
-    Raises ``TopicSetupError`` when one exists with another partition count: it
-    cannot be fixed in place, since moving keys between partitions would hand
-    table state to the wrong worker.
+    Raises ``TopicSetupError`` when one cannot be created, or exists with another
+    partition count or cleanup policy. Neither is fixed in place: moving keys
+    between partitions would hand table state to the wrong worker, and a topic
+    that deleted state already has lost it.
     """
     return ensure_topics(
         bootstrap_servers,
         catalog=changelog_topics(app),
         replication_factor=app.conf.topic_replication_factor,
-        exact_partitions=True,
+        exact=True,
     )

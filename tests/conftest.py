@@ -47,7 +47,7 @@ def pytest_runtest_makereport(
     """A failed test's report carries the logs of the pipelines it used, since
     CI keeps the report and not the log directories."""
     report = yield
-    if report.failed and call.when == "call":
+    if report.failed and call.when in ("setup", "call"):
         for pipeline in _pipelines_of(item):
             for name, tail in pipeline.log_tails().items():
                 report.sections.append((f"{pipeline.prefix} {name}", tail))

@@ -14,8 +14,6 @@ class KafkaTarget:
 
     bootstrap: str
     prefix: str = ""
-    # Copies of each topic ``unstuck init`` creates (1 suits a single broker).
-    replication_factor: int = 1
 
     def topic(self, name: str) -> Topic:
         """The catalog topic called ``name``, with or without the prefix."""
@@ -35,12 +33,15 @@ def kafka_target() -> KafkaTarget:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         raise SystemExit("KAFKA_BOOTSTRAP_SERVERS is not set: run `unstuck dev` first")
+    return KafkaTarget(bootstrap, os.environ.get("UNSTUCK_TOPIC_PREFIX", ""))
+
+
+def replication_factor() -> int:
+    """Copies of each topic ``unstuck init`` creates (1 suits a single broker)."""
     replication = os.environ.get("UNSTUCK_TOPIC_REPLICATION_FACTOR", "1")
     if not replication.isdigit() or int(replication) < 1:
         raise SystemExit(
-            f"UNSTUCK_TOPIC_REPLICATION_FACTOR must be a whole number from 1,"
+            "UNSTUCK_TOPIC_REPLICATION_FACTOR must be a whole number from 1,"
             f" not {replication!r}"
         )
-    return KafkaTarget(
-        bootstrap, os.environ.get("UNSTUCK_TOPIC_PREFIX", ""), int(replication)
-    )
+    return int(replication)

@@ -93,22 +93,35 @@ async def evaluate_leads(stream: faust.StreamT[bytes]) -> None:
         os._exit(AGENT_CRASHED_EXIT)
 
 
+class UnreadableLeadError(ValueError):
+    """A lead message the agent cannot fold into a lead's state: our own bug."""
+
+
 async def evaluate(message: Message) -> None:
-    """A lead message we cannot read is our own bug: replaying it would fail the
-    same way, so it is logged and skipped rather than ending the worker."""
+    """An unreadable lead message would fail the same way on every replay, so it
+    is logged and skipped; any other failure ends the worker."""
     try:
-        body = json.loads(message.value or b"")
-        if message.key is None or not isinstance(body, dict):
-            raise ValueError("a lead message needs a key and a JSON object")
-        await handle_lead(message.key, body)
-    except (KeyError, TypeError, ValueError) as error:
+        key, body = read_lead(message)
+        await handle_lead(key, body)
+    except UnreadableLeadError as error:
         log.warning(
             "audiences.bad_lead_message",
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
-            error=repr(error),
+            error=str(error),
         )
+
+
+def read_lead(message: Message) -> tuple[bytes, dict[str, Any]]:
+    """The lead key and the JSON object of a message on ``audience.leads``."""
+    try:
+        body = json.loads(message.value or b"")
+    except ValueError as error:
+        raise UnreadableLeadError(f"not JSON: {error}") from None
+    if message.key is None or not isinstance(body, dict) or "cause" not in body:
+        raise UnreadableLeadError("needs a key and a JSON object with a cause")
+    return message.key, body
 
 
 async def handle_lead(key: bytes, body: dict[str, Any]) -> None:
@@ -117,7 +130,11 @@ async def handle_lead(key: bytes, body: dict[str, Any]) -> None:
         await asyncio.to_thread(audiences.wait_ready, 120.0)
 
     now = audience_settings.clock()
-    state = merge(lead_table.get(key), body, now, audience_settings.max_signals)
+    try:
+        state = merge(lead_table.get(key), body, now, audience_settings.max_signals)
+    except (KeyError, TypeError) as error:
+        raise UnreadableLeadError(f"cannot be folded: {error!r}") from None
+
     defined = audiences.of_workspace(state["workspace_id"])
     updated, events = decide(state, defined, now, body["cause"])
     lead_table[key] = updated

@@ -1,14 +1,16 @@
-"""A worker refuses a table changelog whose partitions do not match its table.
+"""A worker refuses a table changelog that does not fit its table.
 
-Such a changelog is what a broker with topic auto-creation makes when a client asks
-for its metadata first; the audience agent crashed on every lead while signals
-still got their replies (CI, 2026-12-04).
+A broker with topic auto-creation makes such a changelog, with its default
+partitions and delete policy, when a client asks for the topic's metadata first.
+That is the likely cause of a CI failure on 2026-12-04, where the audience agent
+crashed on every lead while signals still got their replies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -16,18 +18,34 @@ from schemas.topics import AUDIENCE_LEADS
 from stream_processors.__main__ import CHANGELOGS_UNUSABLE_EXIT
 from tests.integration.processor.conftest import Stack
 
+WRONG_SHAPES = {
+    "fewer partitions": (
+        AUDIENCE_LEADS.partitions - 2,
+        "compact",
+        f"has {AUDIENCE_LEADS.partitions - 2} partitions where"
+        f" {AUDIENCE_LEADS.partitions} are needed",
+    ),
+    "delete policy": (
+        AUDIENCE_LEADS.partitions,
+        "delete",
+        "has cleanup.policy=delete where compact is needed",
+    ),
+}
 
-def test_a_changelog_with_other_partitions_stops_the_worker_naming_it(
-    make_stack: Callable[..., Stack], kafka_bootstrap: str
+
+@pytest.mark.parametrize("shape", sorted(WRONG_SHAPES))
+def test_a_changelog_of_another_shape_stops_the_worker_naming_it(
+    make_stack: Callable[..., Stack], kafka_bootstrap: str, shape: str
 ) -> None:
-    """The worker exits at once with the topic and both counts in its log."""
+    """The worker exits at once; its log names the topic and what is wrong."""
+    partitions, policy, complaint = WRONG_SHAPES[shape]
     stack = make_stack(sink=False)
     pipeline = stack.pipeline
     app_id = f"{pipeline.prefix}{pipeline.prefix}processor"
     changelog = f"{app_id}-audience_leads-changelog"
-    wrong = AUDIENCE_LEADS.partitions - 2
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    for future in admin.create_topics([NewTopic(changelog, wrong, 1)]).values():
+    made = NewTopic(changelog, partitions, 1, config={"cleanup.policy": policy})
+    for future in admin.create_topics([made]).values():
         future.result(timeout=30)
 
     status = pipeline.start("processor").wait(timeout=90)
@@ -35,10 +53,7 @@ def test_a_changelog_with_other_partitions_stops_the_worker_naming_it(
 
     assert status == CHANGELOGS_UNUSABLE_EXIT, log[-2000:]
     assert "processor.changelog_unusable" in log
-    assert (
-        f"topic {changelog} has {wrong} partitions where"
-        f" {AUDIENCE_LEADS.partitions} are needed"
-    ) in log
+    assert f"topic {changelog} {complaint}" in log
 
 
 def test_changelogs_are_created_with_the_configured_replication(
