@@ -8,10 +8,7 @@ import structlog
 
 from schemas.observability import configure_logging
 from schemas.topic_setup import TopicSetupError
-
-# sysexits' EX_CONFIG: the changelog topics cannot be made, or used, as the tables
-# need them.
-CHANGELOGS_UNUSABLE_EXIT = 78
+from stream_processors.exits import CHANGELOGS_UNUSABLE_EXIT
 
 
 def main() -> None:
@@ -22,7 +19,7 @@ def main() -> None:
     """
     configure_logging("processor")
     from stream_processors import metrics
-    from stream_processors.app import app, settings
+    from stream_processors.app import app, load_configuration, settings
     from stream_processors.changelogs import create_changelogs
 
     try:
@@ -33,6 +30,7 @@ def main() -> None:
         )
         sys.exit(CHANGELOGS_UNUSABLE_EXIT)
 
+    load_configuration()
     metrics.serve(settings.metrics_port, settings.metrics_host)
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()

@@ -70,17 +70,12 @@ from stream_processors.audiences.state import observation
 from stream_processors.dedupe import Seen, classify, table_entry
 from stream_processors.delivery import Outputs, Ticket
 from stream_processors.encoding import encode_record, encode_reply
+from stream_processors.exits import AGENT_CRASHED_EXIT, OFFSET_GAP_EXIT
 from stream_processors.expiry import Retention, expired_keys, is_expired
 from stream_processors.settings import ProcessorSettings
 from stream_processors.signal import Outcome, process_signal, reply_for
 
 log = structlog.get_logger("processor")
-
-# The exit status of a worker whose agent crashed: its supervisor restarts it and
-# the uncommitted messages are replayed, rather than the worker sitting idle.
-AGENT_CRASHED_EXIT = 70
-# The exit status of a worker that was handed a partition with a hole in it.
-OFFSET_GAP_EXIT = 71
 
 settings = ProcessorSettings()
 prefix = settings.topic_prefix
@@ -182,13 +177,19 @@ outputs = Outputs(
 )
 
 
-@app.task
-async def follow_configuration() -> None:
-    """Materialize workspaces and companies before the first signal is handled."""
+def load_configuration(timeout: float = 120.0) -> None:
+    """Materialize workspaces and companies before the worker starts consuming.
+
+    They used to be read while the agent waited on its first message. A worker
+    restarted in B08 then went from a partition's first offset straight to its
+    146th, and the offset-gap guard ended it, again and again. Read before Faust
+    starts, they never keep the agent waiting, and in the same run the restarted
+    worker read every offset in turn.
+    """
     workspaces.start()
     companies.start()
-    await asyncio.to_thread(workspaces.wait_ready, 120.0)
-    await asyncio.to_thread(companies.wait_ready, 120.0)
+    workspaces.wait_ready(timeout)
+    companies.wait_ready(timeout)
     log.info("processor.configuration_ready", workspaces=len(workspaces))
 
 

@@ -25,13 +25,7 @@ from faust.types import Message
 
 from schemas import codec
 from schemas.topics import AUDIENCE_LEADS, AUDIENCE_MEMBERSHIP
-from stream_processors.app import (
-    AGENT_CRASHED_EXIT,
-    app,
-    prefix,
-    settings,
-    webhooks,
-)
+from stream_processors.app import app, prefix, settings, webhooks
 from stream_processors.app import audience_leads as by_lead
 from stream_processors.audiences.directory import AudienceDirectory
 from stream_processors.audiences.evaluate import micros
@@ -39,6 +33,7 @@ from stream_processors.audiences.membership import decide
 from stream_processors.audiences.settings import AudienceSettings
 from stream_processors.audiences.state import merge, tick
 from stream_processors.audiences.webhook import entered_webhook
+from stream_processors.exits import AGENT_CRASHED_EXIT
 
 log = structlog.get_logger("processor.audiences")
 

@@ -1,6 +1,9 @@
 """The pipeline's services as real processes, as ``unstuck dev`` runs them.
 
-Tests drive them over HTTP and Kafka and may kill or restart any one of them.
+Tests drive them over HTTP and Kafka and may kill or restart any one of them. A
+processor that ends itself asking to be started again (``stream_processors.exits``)
+is restarted at once, as ``unstuck dev``'s supervisor and Kubernetes restart it;
+each restart is kept in ``Pipeline.restarts``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.local_kafka import pick_port
+from stream_processors.exits import RESTART_EXITS
 
 SERVICES = {
     "gateway": "ingest_gateway",
@@ -41,11 +46,18 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
-    # Processes a test ended on purpose; their logs keep their numbers.
+    # Processes a test ended on purpose, or that ended asking for a restart; their
+    # logs keep their numbers.
     ended: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    # (service, exit status) of every process restarted because it asked to be.
+    restarts: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         CREATED.append(self)
+        self._lock = threading.RLock()
+        self._overrides: dict[int, dict[str, str]] = {}
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -79,20 +91,45 @@ class Pipeline:
         self, name: str, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         """Start one more process of a service; ``env`` overrides (another port)."""
+        with self._lock:
+            process = self._spawn(name, env or {})
+            self.processes.setdefault(name, []).append(process)
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._restart_on_request, name="restarts", daemon=True
+            )
+            self._watcher.start()
+        return process
+
+    def _spawn(self, name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         number = len(self.processes.get(name, []))
         number += sum(1 for ended, _ in self.ended if ended == name)
         log = (self.log_dir / f"{name}-{number}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", SERVICES[name]],
-            env={**self.env(), **(env or {})},
+            env={**self.env(), **env},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.processes.setdefault(name, []).append(process)
+        self._overrides[process.pid] = env
         return process
+
+    def _restart_on_request(self) -> None:
+        """Start again, with the same settings, a processor that asked for it."""
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                running = self.processes.get("processor", [])
+                for index, process in enumerate(running):
+                    status = process.poll()
+                    if status not in RESTART_EXITS:
+                        continue
+                    self.ended.append(("processor", process))
+                    env = self._overrides.get(process.pid, {})
+                    running[index] = self._spawn("processor", env)
+                    self.restarts.append(("processor", int(status)))
 
     def log_tails(self, characters: int = 4000) -> dict[str, str]:
         """The end of every process's log, so a failed test shows why on CI,
@@ -142,8 +179,9 @@ class Pipeline:
 
         Returns its exit status, or None when it outlived ``grace`` and was killed.
         """
-        process = self.processes[name].pop(index)
-        self.ended.append((name, process))
+        with self._lock:
+            process = self.processes[name].pop(index)
+            self.ended.append((name, process))
         process.send_signal(signum)
         try:
             return process.wait(grace)
@@ -153,6 +191,9 @@ class Pipeline:
             return None
 
     def stop_all(self, grace: float = 20.0) -> None:
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
         for processes in self.processes.values():
             for process in processes:
                 if process.poll() is None:

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from schemas.topics import AUDIENCE_LEADS
-from stream_processors.__main__ import CHANGELOGS_UNUSABLE_EXIT
+from stream_processors.exits import CHANGELOGS_UNUSABLE_EXIT
 from tests.integration.processor.conftest import Stack
 
 WRONG_SHAPES = {
