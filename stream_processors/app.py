@@ -434,8 +434,6 @@ async def workspace_of(workspace_id: str) -> dict[str, Any] | None:
     """The workspace of a signal; an unknown id is looked for once more after
     catching up with the config topic, since the gateway may have accepted the
     signal for a workspace created a moment ago."""
-    if not workspaces.ready:
-        await asyncio.to_thread(workspaces.wait_ready, 120.0)
     workspace = workspaces.get(workspace_id)
     if workspace is None:
         await asyncio.to_thread(workspaces.catch_up, 10.0)

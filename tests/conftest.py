@@ -68,13 +68,8 @@ def _pipelines_of(item: pytest.Item) -> list[Any]:
         for value in getattr(item, "funcargs", {}).values()
     ]
     candidates += _created_pipelines()[item.stash.get(_CREATED_BEFORE, 0) :]
-    found: list[Any] = []
-    for candidate in candidates:
-        if callable(getattr(candidate, "log_tails", None)) and all(
-            candidate is not seen for seen in found
-        ):
-            found.append(candidate)
-    return found
+    unique = {id(c): c for c in candidates if callable(getattr(c, "log_tails", None))}
+    return list(unique.values())
 
 
 @functools.cache

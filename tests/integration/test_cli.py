@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,19 +22,9 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 def unstuck(pipeline: Pipeline, *args: str, api_key: str | None = None) -> Any:
     """Run ``unstuck ARGS --json`` with the pipeline's settings; parse its output."""
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
-        "DATABASE_URL": pipeline.database_url,
-        "UNSTUCK_TOPIC_PREFIX": pipeline.prefix,
-        "UNSTUCK_URL": pipeline.url,
-        "UNSTUCK_DATA_DIR": str(pipeline.log_dir / "no-dev-env"),
-    }
-    if api_key is not None:
-        env["UNSTUCK_API_KEY"] = api_key
     done = subprocess.run(
         [sys.executable, "-m", "deploy", *args, "--json"],
-        env=env,
+        env=pipeline.operator_env(api_key=api_key),
         capture_output=True,
         text=True,
         timeout=120,
@@ -178,11 +167,8 @@ def test_init_asks_for_the_configured_replication_and_says_why_it_failed(
 ) -> None:
     """Two copies on a one-broker cluster: one line from Kafka, no traceback."""
     env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
-        "DATABASE_URL": pipeline.database_url,
+        **pipeline.operator_env(tmp_path),
         "UNSTUCK_TOPIC_PREFIX": f"repl{time.monotonic_ns()}.",
-        "UNSTUCK_DATA_DIR": str(tmp_path),
     }
     answers = [
         subprocess.run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -78,18 +77,9 @@ def space(audience_pipeline: Pipeline) -> Workspace:
 
 def cli(space: Workspace, tmp_path: Path, *args: str) -> tuple[int, Any]:
     """Run ``unstuck audience ... --json`` as an operator would; return its answer."""
-    pipeline = space.pipeline
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
-        "DATABASE_URL": pipeline.database_url,
-        "UNSTUCK_TOPIC_PREFIX": pipeline.prefix,
-        "UNSTUCK_API_KEY": space.api_key,
-        "UNSTUCK_DATA_DIR": str(tmp_path),
-    }
     done = subprocess.run(
         [sys.executable, "-c", CLI_MAIN, "audience", *args, "--json"],
-        env=env,
+        env=space.pipeline.operator_env(tmp_path, space.api_key),
         capture_output=True,
         timeout=120,
         check=False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -133,16 +132,9 @@ async def test_unknown_key_is_refused_before_the_body(workspace: Workspace) -> N
 
 def unstuck(pipeline: Pipeline, api_key: str, *args: str) -> str:
     """Run an ``unstuck`` verb against the pipeline; its stdout."""
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": pipeline.kafka_bootstrap,
-        "UNSTUCK_TOPIC_PREFIX": pipeline.prefix,
-        "UNSTUCK_API_KEY": api_key,
-        "UNSTUCK_DATA_DIR": str(pipeline.log_dir / "no-dev-env"),
-    }
     done = subprocess.run(
         [sys.executable, "-m", "deploy", *args],
-        env=env,
+        env=pipeline.operator_env(api_key=api_key),
         capture_output=True,
         text=True,
         timeout=120,

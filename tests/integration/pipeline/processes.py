@@ -87,6 +87,23 @@ class Pipeline:
         env.update(self.extra_env)
         return env
 
+    def operator_env(
+        self, data_dir: Path | None = None, api_key: str | None = None
+    ) -> dict[str, str]:
+        """The environment of an ``unstuck`` verb run against this pipeline, kept
+        from any ``dev.env`` by a data dir of its own."""
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "DATABASE_URL": self.database_url,
+            "UNSTUCK_TOPIC_PREFIX": self.prefix,
+            "UNSTUCK_URL": self.url,
+            "UNSTUCK_DATA_DIR": str(data_dir or self.log_dir / "no-dev-env"),
+        }
+        if api_key is not None:
+            env["UNSTUCK_API_KEY"] = api_key
+        return env
+
     def start(
         self, name: str, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
@@ -126,9 +143,9 @@ class Pipeline:
                     status = process.poll()
                     if status not in RESTART_EXITS:
                         continue
-                    self.ended.append(("processor", process))
-                    env = self._overrides.get(process.pid, {})
+                    env = self._overrides.pop(process.pid, {})
                     running[index] = self._spawn("processor", env)
+                    self.ended.append(("processor", process))
                     self.restarts.append(("processor", int(status)))
 
     def log_tails(self, characters: int = 4000) -> dict[str, str]:
