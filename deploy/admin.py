@@ -63,22 +63,22 @@ def set_limits(
     api_key: str, per_minute: int | None, per_day: int | None
 ) -> dict[str, Any]:
     """Raise or lower the workspace's event budgets; unset ones are kept."""
-    for name, value in (("--per-minute", per_minute), ("--per-day", per_day)):
-        if value is not None and value < 1:
-            raise SystemExit(f"{name} must be at least 1")
-
     config = current_workspace(api_key)
     changed = {
         **config,
         "rate_limit_per_minute": per_minute or config["rate_limit_per_minute"],
         "rate_limit_per_day": per_day or config["rate_limit_per_day"],
     }
-    bootstrap, prefix = _kafka()
-    publish_workspace(bootstrap, prefix, changed)
+    _publish(changed)
+    return limits_of(changed)
+
+
+def limits_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The event budgets of a workspace, as ``workspace limits`` shows them."""
     return {
-        "workspace_id": changed["workspace_id"],
-        "rate_limit_per_minute": changed["rate_limit_per_minute"],
-        "rate_limit_per_day": changed["rate_limit_per_day"],
+        "workspace_id": config["workspace_id"],
+        "rate_limit_per_minute": config["rate_limit_per_minute"],
+        "rate_limit_per_day": config["rate_limit_per_day"],
     }
 
 

@@ -136,10 +136,10 @@ def workspace_create(name: str, as_json: JsonOption = False) -> None:
 @workspace_app.command("limits")
 def workspace_limits(
     per_minute: Annotated[
-        int | None, typer.Option("--per-minute", help="Events a minute.")
+        int | None, typer.Option("--per-minute", min=1, help="Events a minute.")
     ] = None,
     per_day: Annotated[
-        int | None, typer.Option("--per-day", help="Events a day.")
+        int | None, typer.Option("--per-day", min=1, help="Events a day.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -147,12 +147,7 @@ def workspace_limits(
     load_settings_env()
     api_key = require("UNSTUCK_API_KEY")
     if per_minute is None and per_day is None:
-        config = admin.current_workspace(api_key)
-        limits = {
-            "workspace_id": config["workspace_id"],
-            "rate_limit_per_minute": config["rate_limit_per_minute"],
-            "rate_limit_per_day": config["rate_limit_per_day"],
-        }
+        limits = admin.limits_of(admin.current_workspace(api_key))
     else:
         limits = admin.set_limits(api_key, per_minute, per_day)
     emit(

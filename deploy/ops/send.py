@@ -235,13 +235,18 @@ class Sender:
         producer was full or the broker away); it is as safe to resend as a
         whole refused batch, and dropping it would lose a signal of the feed.
         """
-        self.summary.retries += 1
-        seconds = min(float(2 ** min(attempt - 1, 6)), self.options.max_retry_wait_s)
+        seconds = self._retry_after({}, attempt)
         reason = f"the gateway could not store {rows} rows yet (503)"
-        wait = Wait(seconds, UNAVAILABLE, reason, attempt, self.options.max_retries)
+        self._pause(
+            Wait(seconds, UNAVAILABLE, reason, attempt, self.options.max_retries)
+        )
+
+    def _pause(self, wait: Wait) -> None:
+        """Count the retry and its wait, show why, and wait."""
+        self.summary.retries += 1
         self.summary.waited(wait)
         self._on_wait(wait)
-        self._sleep(seconds)
+        self._sleep(wait.seconds)
 
     def _post_with_retries(self, batch: list[FeedRow]) -> dict[str, Any] | None:
         """The gateway's answer, or None after rejecting the whole batch."""
@@ -254,11 +259,7 @@ class Sender:
                 return document
             if status in RETRYABLE and attempt < self.options.max_retries:
                 attempt += 1
-                self.summary.retries += 1
-                wait = self._wait(answer, attempt)
-                self.summary.waited(wait)
-                self._on_wait(wait)
-                self._sleep(wait.seconds)
+                self._pause(self._wait(answer, attempt))
                 continue
             if status == 401:
                 raise SystemExit("the gateway refused the API key (401)")

@@ -14,11 +14,11 @@ about a lead is taken in that lead's partition in order, and never twice.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from typing import Any
 
 import faust
+import orjson
 import structlog
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 from faust.types import Message
@@ -111,7 +111,7 @@ async def evaluate(message: Message) -> None:
 def read_lead(message: Message) -> tuple[bytes, dict[str, Any]]:
     """The lead key and the JSON object of a message on ``audience.leads``."""
     try:
-        body = json.loads(message.value or b"")
+        body = orjson.loads(message.value or b"")
     except ValueError as error:
         raise UnreadableLeadError(f"not JSON: {error}") from None
     if message.key is None or not isinstance(body, dict) or "cause" not in body:
@@ -186,7 +186,7 @@ async def tick_leads() -> None:
 
     for key, workspace_id, cause in due:
         message = tick(workspace_id, key.decode(), cause)
-        await by_lead.send(key=key, value=json.dumps(message).encode())
+        await by_lead.send(key=key, value=orjson.dumps(message))
     if due:
         log.info("audiences.ticked", leads=len(due), workspaces=len(changed))
 

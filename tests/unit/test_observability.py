@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from schemas.observability import scrub, scrub_event
+import logging
+
+from schemas.observability import ScrubRecords, scrub, scrub_event
 from schemas.workspace import new_webhook_secret, new_workspace
 
 
@@ -49,3 +51,15 @@ def test_text_without_secrets_is_left_alone() -> None:
     text = "signals.raw[3]@1042 capture 5fed8fa0 user_id=12"
 
     assert scrub(text) == text
+
+
+def test_standard_library_records_are_scrubbed_too() -> None:
+    """Faust's and aiokafka's own lines never pass through structlog."""
+    record = logging.LogRecord(
+        "aiokafka", logging.WARNING, __file__, 1, "key %s of %s", None, None
+    )
+    record.args = ("usk_abcDEF123", "ana.lopez@stripe.com")
+
+    ScrubRecords().filter(record)
+
+    assert record.getMessage() == "key usk_*** of a***@stripe.com"
